@@ -1,6 +1,25 @@
-"""xkeras: the Keras API on a native C++ engine."""
+"""xkeras: the Keras API on a native C++ engine.
+
+`import xkeras as keras` gives the Keras 3 namespaces; `import xkeras as tf` also works for notebooks
+written against tf.keras (`tf.keras.layers.Dense`, `tf.random.set_seed`).
+"""
+import sys as _sys
+import types as _types
+
 from xkeras import _core  # noqa: F401
-from xkeras import ops  # noqa: F401
+from xkeras import (activations, backend, callbacks, constraints, datasets, initializers, layers, losses,  # noqa: F401
+                    metrics, models, ops, optimizers, regularizers, utils)
 from xkeras._tensor import GradientTape, Tensor, Variable, convert_to_tensor  # noqa: F401
+from xkeras.layers import Input  # noqa: F401
+from xkeras.models import Model, Sequential  # noqa: F401
 
 __version__ = "0.1.0"
+
+keras = _sys.modules[__name__]  # tf.keras.X -> xkeras.X
+
+random = _types.ModuleType("xkeras.random", "tf.random-style seeding.")
+random.set_seed = utils.set_random_seed
+
+
+def constant(value, dtype=None):
+    return convert_to_tensor(value)

@@ -1,0 +1,151 @@
+// Programs, optimizers and the native epoch loop.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include "bindings/convert.h"
+#include "train/loop.h"
+
+namespace xk {
+
+namespace {
+
+LoopHooks make_hooks(py::object batch_hook, bool every_batch, double throttle) {
+  LoopHooks hooks;
+  hooks.every_batch = every_batch;
+  hooks.throttle_seconds = throttle;
+  if (!batch_hook.is_none()) {
+    // Copy the Python callable into a holder that re-acquires the GIL to call and to destroy it.
+    auto fn = std::shared_ptr<py::object>(new py::object(batch_hook), [](py::object* o) {
+      py::gil_scoped_acquire gil;
+      delete o;
+    });
+    hooks.batch = [fn](int phase, long long batch, const std::map<std::string, double>& logs) {
+      py::gil_scoped_acquire gil;
+      return (*fn)(phase, batch, logs).cast<bool>();
+    };
+  }
+  hooks.check_interrupt = [] {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  };
+  return hooks;
+}
+
+std::vector<long long> order_from(py::handle order, size_t n) {
+  std::vector<long long> out;
+  if (order.is_none()) {
+    out.resize(n);
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<long long>(i);
+    return out;
+  }
+  auto a = py::array_t<long long, py::array::c_style | py::array::forcecast>::ensure(order);
+  out.assign(a.data(), a.data() + a.size());
+  for (long long i : out)
+    if (i < 0 || static_cast<size_t>(i) >= n) throw py::value_error("row order index out of range");
+  return out;
+}
+
+void check_rows(const Tensor& t, size_t n, const char* what) {
+  if (t.ndim() == 0 || t.shape()[0] != n)
+    throw py::value_error(std::string("Data cardinality is ambiguous: ") + what + " has " +
+                          (t.ndim() ? std::to_string(t.shape()[0]) : std::string("no")) + " samples, expected " +
+                          std::to_string(n) + ".");
+}
+
+}  // namespace
+
+void init_train(py::module_& m) {
+  py::class_<Program>(m, "Program")
+      .def(py::init([](std::shared_ptr<Trace> trace, Tensor x, std::optional<Tensor> y,
+                       std::optional<Tensor> sw, Tensor y_pred, std::optional<Tensor> loss,
+                       std::vector<Tensor> variables) {
+             Program p;
+             p.trace = std::move(trace);
+             p.x = x;
+             p.y = y.value_or(Tensor());
+             p.sample_weight = sw.value_or(Tensor());
+             p.y_pred = y_pred;
+             p.loss = loss.value_or(Tensor());
+             for (auto& v : variables) p.variables.push_back(v.node());
+             return p;
+           }),
+           py::arg("trace"), py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("y_pred"),
+           py::arg("loss"), py::arg("variables"));
+
+  py::class_<Optimizer>(m, "Optimizer")
+      .def_readwrite("learning_rate", &Optimizer::learning_rate)
+      .def_readwrite("iterations", &Optimizer::iterations)
+      .def("apply", [](Optimizer& opt, std::vector<Tensor> variables, std::vector<py::object> grads) {
+            // Custom training loops: optimizer.apply_gradients(zip(grads, vars)).
+            std::vector<NodePtr> nodes;
+            for (size_t i = 0; i < variables.size(); ++i) {
+              NodePtr n = variables[i].node();
+              n->grad_fresh = true;
+              if (!grads[i].is_none()) {
+                Array g = as_tensor(grads[i]).value();
+                if (!shapes_equal(g.shape(), n->value.shape()))
+                  throw py::value_error("Gradient of shape " + shape_str(g.shape()) + " does not match variable '" +
+                                        n->name + "' of shape " + shape_str(n->value.shape()));
+                n->grad = std::move(g);
+                n->grad_fresh = false;
+              }
+              nodes.push_back(n);
+            }
+            py::gil_scoped_release r;
+            opt.apply(nodes);
+          }, py::arg("variables"), py::arg("gradients"));
+  py::class_<SGD, Optimizer>(m, "SGD")
+      .def(py::init<float, float, bool>(), py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"))
+      .def_readwrite("momentum", &SGD::momentum)
+      .def_readwrite("nesterov", &SGD::nesterov)
+      .def("slots", [](const SGD& s) {
+            std::vector<py::array> out;
+            for (auto& v : s.velocities) out.push_back(array_to_numpy(v));
+            return out;
+          });
+
+  py::enum_<MetricKind>(m, "MetricKind")
+      .value("sparse_categorical_accuracy", MetricKind::sparse_categorical_accuracy)
+      .value("categorical_accuracy", MetricKind::categorical_accuracy)
+      .value("binary_accuracy", MetricKind::binary_accuracy)
+      .value("mean_squared_error", MetricKind::mean_squared_error)
+      .value("mean_absolute_error", MetricKind::mean_absolute_error);
+  py::class_<MetricSpec>(m, "MetricSpec")
+      .def(py::init([](std::string name, MetricKind kind, float threshold) {
+             return MetricSpec{std::move(name), kind, threshold};
+           }),
+           py::arg("name"), py::arg("kind"), py::arg("threshold") = 0.5f);
+
+  m.def("run_epoch",
+        [](const std::map<size_t, Program>& programs, Optimizer* optimizer, const Tensor& x, const Tensor& y,
+           std::optional<Tensor> sample_weight, py::object order, size_t batch_size,
+           const std::vector<MetricSpec>& metrics, py::object batch_hook, bool every_batch, double throttle) {
+          size_t n = x.ndim() ? x.shape()[0] : 0;
+          check_rows(y, n, "y");
+          if (sample_weight) check_rows(*sample_weight, n, "sample_weight");
+          EpochData data{&x.value(), &y.value(), sample_weight ? &sample_weight->value() : nullptr,
+                         order_from(order, n)};
+          LoopHooks hooks = make_hooks(batch_hook, every_batch, throttle);
+          py::gil_scoped_release release;
+          return run_epoch(programs, optimizer, data, batch_size, metrics, hooks);
+        },
+        py::arg("programs"), py::arg("optimizer"), py::arg("x"), py::arg("y"), py::arg("sample_weight"),
+        py::arg("order"), py::arg("batch_size"), py::arg("metrics"), py::arg("batch_hook"),
+        py::arg("every_batch"), py::arg("throttle"));
+
+  m.def("run_predict",
+        [](const std::map<size_t, Program>& programs, const Tensor& x, size_t batch_size, py::object batch_hook,
+           bool every_batch, double throttle) {
+          LoopHooks hooks = make_hooks(batch_hook, every_batch, throttle);
+          Array out;
+          {
+            py::gil_scoped_release release;
+            out = run_predict(programs, x.value(), batch_size, hooks);
+          }
+          return Tensor::constant(std::move(out));
+        },
+        py::arg("programs"), py::arg("x"), py::arg("batch_size"), py::arg("batch_hook"), py::arg("every_batch"),
+        py::arg("throttle"));
+}
+
+}  // namespace xk

@@ -1,0 +1,2 @@
+"""`keras.models`."""
+from xkeras.models.sequential import Model, Sequential  # noqa: F401
