@@ -65,7 +65,8 @@ Tensor make_op(const char* op, std::vector<Tensor> inputs, NodeFn forward, NodeF
 // summing the axes that were broadcast.
 void accumulate_grad(Node& input, const Array& g);
 // For ops that write an input's gradient in place (e.g. a GEMM with beta): shapes input.grad and
-// returns the beta to use: 0 on the first write of this backward pass, 1 afterwards.
+// returns the beta to use: 0 on the first write of this backward pass, 1 afterwards. With beta 0 the
+// buffer holds garbage (fresh memory, or a previous pass's inf/NaN): overwrite it, never scale it.
 float grad_beta(Node& input);
 
 // ---- Recording ----------------------------------------------------------------------------------

@@ -12,9 +12,17 @@ namespace {
 class PyGradientTape {
  public:
   explicit PyGradientTape(bool persistent) { tape_.persistent = persistent; }
+  ~PyGradientTape() { set_watched(false); }
   void enter() { scope_ = std::make_unique<TapeScope>(&tape_); }
-  void exit() { scope_.reset(); }
-  void watch(const Tensor& t) { t.node()->requires_grad = true; }
+  void exit() {
+    scope_.reset();
+    set_watched(false);  // watching belongs to this tape only, as in tf.GradientTape
+  }
+  void watch(const Tensor& t) {
+    if (t.node()->requires_grad) return;  // a trainable Variable, or watched already
+    t.node()->requires_grad = true;
+    watched_.push_back(t.node());
+  }
 
   std::vector<std::optional<Tensor>> gradient(const Tensor& target, const std::vector<Tensor>& sources) {
     if (tape_.used && !tape_.persistent)
@@ -22,7 +30,9 @@ class PyGradientTape {
                                "(or jacobians). Use GradientTape(persistent=True) to call gradient() again.");
     tape_.used = true;
     std::vector<std::optional<Tensor>> out;
+    set_watched(true);  // backward reads the flags the recorded ops saw
     if (!target.node()->requires_grad) {  // target does not depend on anything watched
+      if (!scope_) set_watched(false);
       for (size_t i = 0; i < sources.size(); ++i) out.emplace_back(std::nullopt);
       return out;
     }
@@ -32,6 +42,7 @@ class PyGradientTape {
       py::gil_scoped_release release;
       backward(tape_.nodes, leaves, *target.node());
     }
+    if (!scope_) set_watched(false);
     for (auto& s : sources) {
       if (s.node()->grad_fresh) out.emplace_back(std::nullopt);  // not connected to the target
       else out.emplace_back(Tensor::constant(s.node()->grad));
@@ -41,8 +52,12 @@ class PyGradientTape {
   }
 
  private:
+  void set_watched(bool on) {
+    for (auto& n : watched_) n->requires_grad = on;
+  }
   Tape tape_;
   std::unique_ptr<TapeScope> scope_;
+  std::vector<NodePtr> watched_;
 };
 
 // Records every op run inside it so the computation can be replayed natively (see Trace).

@@ -150,6 +150,7 @@ Tensor softmax_op(const char* op, const Tensor& x, int axis, bool log_form) {
         float beta = grad_beta(in);
         const float *y = self.value.data(), *g = self.grad.data();
         float* dx = in.grad.data();
+        if (beta == 0.f) std::fill(dx, dx + in.value.size(), 0.f);  // a fresh gradient buffer holds garbage
         for (size_t o = 0; o < v.outer; ++o)
           for (size_t i = 0; i < v.inner; ++i) {
             size_t base = o * v.n * v.inner + i;

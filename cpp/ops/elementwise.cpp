@@ -34,6 +34,7 @@ void push_grad(Node& self, size_t k, const Shape& out, D d) {
   if (shapes_equal(in.value.shape(), out)) {  // no reduction needed: write straight into the gradient
     float beta = grad_beta(in);
     float* dst = in.grad.data();
+    if (beta == 0.f) std::fill(dst, dst + numel(out), 0.f);  // a fresh gradient buffer holds garbage
     visit(out, sa, sb, [&](size_t i, size_t ia, size_t ib) { dst[i] = beta * dst[i] + g[i] * d(i, ia, ib); });
     return;
   }
@@ -130,6 +131,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
           Node& in = *self.inputs[k];
           float beta = grad_beta(in);
           float* d = in.grad.data();
+          if (beta == 0.f) std::fill(d, d + self.value.size(), 0.f);
           for (size_t i = 0, n = self.value.size(); i < n; ++i)
             d[i] = beta * d[i] + (((c[i] != 0.f) == (k == 1)) ? g[i] : 0.f);
         }

@@ -1,7 +1,9 @@
 // Per-sample losses with Keras 3's formulas (keras/src/losses/losses.py and the TensorFlow backend's
 // nn.py). Each reduces the last axis of `pred`; the caller applies sample weights and the mean.
 // Labels are not differentiated.
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "ops/ops.h"
 
@@ -14,14 +16,24 @@ constexpr float kEps = 1e-7f;  // keras.config.epsilon()
 // d(loss)/d(pred) for that row into it.
 using RowLoss = std::function<float(const float* y, const float* p, size_t c, float* grad)>;
 
-Tensor row_loss_op(const char* op, const Tensor& labels, const Tensor& pred, bool sparse, RowLoss f) {
+// Keras' squeeze_or_expand_to_same_rank: a trailing axis of 1 may be missing on either side.
+bool same_up_to_trailing_one(Shape a, Shape b) {
+  if (a.size() == b.size() + 1 && a.back() == 1) a.pop_back();
+  if (b.size() == a.size() + 1 && b.back() == 1) b.pop_back();
+  return shapes_equal(a, b);
+}
+
+// `api` is the Keras function the op implements, named in error messages.
+Tensor row_loss_op(const char* op, const char* api, const Tensor& labels, const Tensor& pred, bool sparse,
+                   RowLoss f) {
   Shape ps = pred.shape(), ls = labels.shape();
-  if (ps.empty()) fail(op, "Predictions must have rank >= 1. Received: y_pred.shape=" + shape_str(ps));
-  size_t c = ps.back(), rows = numel(ps) / std::max<size_t>(c, 1);
-  size_t want = sparse ? rows : numel(ps);
-  if (numel(ls) != want)
-    fail(op, std::string(sparse ? "Expected one integer label per sample" : "Labels must match the predictions' shape") +
-                 ". Received: y_true.shape=" + shape_str(ls) + ", y_pred.shape=" + shape_str(ps));
+  if (ps.empty()) fail(api, "Predictions must have rank >= 1. Received: y_pred.shape=" + shape_str(ps));
+  Shape want = ps;
+  if (sparse) want.pop_back();  // one label per row of predictions
+  if (!same_up_to_trailing_one(ls, want))
+    fail(api, std::string(sparse ? "Expected one integer label per sample (y_pred.shape[:-1])"
+                                 : "Labels must match the predictions' shape") +
+                  ". Received: y_true.shape=" + shape_str(ls) + ", y_pred.shape=" + shape_str(ps));
   return make_op(
       op, {labels, pred},
       [f, sparse](Node& self) {
@@ -43,6 +55,7 @@ Tensor row_loss_op(const char* op, const Tensor& labels, const Tensor& pred, boo
         ensure_shape(self.scratch[0], {c});
         float beta = grad_beta(pn);
         float *dp = pn.grad.data(), *row = self.scratch[0].data();
+        if (beta == 0.f) std::fill(dp, dp + pn.value.size(), 0.f);  // a fresh gradient buffer holds garbage
         const float* g = self.grad.data();
         for (size_t r = 0; r < rows; ++r) {
           f(y.data() + (sparse ? r : r * c), pn.value.data() + r * c, c, row);
@@ -52,9 +65,12 @@ Tensor row_loss_op(const char* op, const Tensor& labels, const Tensor& pred, boo
 }
 
 size_t class_index(float label, size_t c, const char* op) {
-  if (!(label >= 0.f) || label >= static_cast<float>(c) || label != std::floor(label))
-    fail(op, "Received a label value of " + std::to_string(label) + " which is outside the valid range of [0, " +
+  if (!(label >= 0.f) || label >= static_cast<float>(c) || label != std::floor(label)) {
+    std::ostringstream value;  // "7" as TF prints it, not std::to_string's "7.000000"; "1.5" stays "1.5"
+    value << label;
+    fail(op, "Received a label value of " + value.str() + " which is outside the valid range of [0, " +
                  std::to_string(c) + "). Labels must be integers in [0, num_classes).");
+  }
   return static_cast<size_t>(label);
 }
 
@@ -63,7 +79,7 @@ float in_range(float p) { return (p > kEps && p < 1.f - kEps) ? 1.f : 0.f; }
 }  // namespace
 
 Tensor sparse_softmax_cross_entropy(const Tensor& labels, const Tensor& logits) {
-  return row_loss_op("sparse_softmax_cross_entropy", labels, logits, true,
+  return row_loss_op("sparse_softmax_cross_entropy", "sparse_categorical_crossentropy", labels, logits, true,
                      [](const float* y, const float* z, size_t c, float* grad) {
                        size_t t = class_index(*y, c, "sparse_categorical_crossentropy");
                        float m = z[0];
@@ -79,7 +95,7 @@ Tensor sparse_softmax_cross_entropy(const Tensor& labels, const Tensor& logits) 
 }
 
 Tensor softmax_cross_entropy(const Tensor& labels, const Tensor& logits) {
-  return row_loss_op("softmax_cross_entropy", labels, logits, false,
+  return row_loss_op("softmax_cross_entropy", "categorical_crossentropy", labels, logits, false,
                      [](const float* y, const float* z, size_t c, float* grad) {
                        float m = z[0], s = 0.f, ysum = 0.f, yz = 0.f;
                        for (size_t j = 1; j < c; ++j) m = std::max(m, z[j]);
@@ -97,7 +113,7 @@ Tensor softmax_cross_entropy(const Tensor& labels, const Tensor& logits) {
 // TF backend: log of clipped probabilities fed to a softmax cross-entropy, i.e.
 // -log(c_t) + log(sum c), c = clip(p, eps, 1 - eps).
 Tensor sparse_categorical_crossentropy(const Tensor& labels, const Tensor& probs) {
-  return row_loss_op("sparse_categorical_crossentropy", labels, probs, true,
+  return row_loss_op("sparse_categorical_crossentropy", "sparse_categorical_crossentropy", labels, probs, true,
                      [](const float* y, const float* p, size_t c, float* grad) {
                        size_t t = class_index(*y, c, "sparse_categorical_crossentropy");
                        float s = 0.f;
@@ -111,7 +127,7 @@ Tensor sparse_categorical_crossentropy(const Tensor& labels, const Tensor& probs
 
 // p / sum(p), clipped, then -sum(y log q).
 Tensor categorical_crossentropy(const Tensor& labels, const Tensor& probs) {
-  return row_loss_op("categorical_crossentropy", labels, probs, false,
+  return row_loss_op("categorical_crossentropy", "categorical_crossentropy", labels, probs, false,
                      [](const float* y, const float* p, size_t c, float* grad) {
                        float s = 0.f, loss = 0.f;
                        for (size_t j = 0; j < c; ++j) s += p[j];
@@ -130,7 +146,7 @@ Tensor categorical_crossentropy(const Tensor& labels, const Tensor& probs) {
 }
 
 Tensor binary_crossentropy(const Tensor& labels, const Tensor& probs) {
-  return row_loss_op("binary_crossentropy", labels, probs, false,
+  return row_loss_op("binary_crossentropy", "binary_crossentropy", labels, probs, false,
                      [](const float* y, const float* p, size_t c, float* grad) {
                        float loss = 0.f;
                        for (size_t j = 0; j < c; ++j) {
@@ -143,7 +159,7 @@ Tensor binary_crossentropy(const Tensor& labels, const Tensor& probs) {
 }
 
 Tensor sigmoid_cross_entropy(const Tensor& labels, const Tensor& logits) {
-  return row_loss_op("sigmoid_cross_entropy", labels, logits, false,
+  return row_loss_op("sigmoid_cross_entropy", "binary_crossentropy", labels, logits, false,
                      [](const float* y, const float* z, size_t c, float* grad) {
                        float loss = 0.f;
                        for (size_t j = 0; j < c; ++j) {
@@ -158,7 +174,7 @@ Tensor sigmoid_cross_entropy(const Tensor& labels, const Tensor& logits) {
 }
 
 Tensor mean_squared_error(const Tensor& labels, const Tensor& pred) {
-  return row_loss_op("mean_squared_error", labels, pred, false,
+  return row_loss_op("mean_squared_error", "mean_squared_error", labels, pred, false,
                      [](const float* y, const float* p, size_t c, float* grad) {
                        float loss = 0.f;
                        for (size_t j = 0; j < c; ++j) {
@@ -171,7 +187,7 @@ Tensor mean_squared_error(const Tensor& labels, const Tensor& pred) {
 }
 
 Tensor mean_absolute_error(const Tensor& labels, const Tensor& pred) {
-  return row_loss_op("mean_absolute_error", labels, pred, false,
+  return row_loss_op("mean_absolute_error", "mean_absolute_error", labels, pred, false,
                      [](const float* y, const float* p, size_t c, float* grad) {
                        float loss = 0.f;
                        for (size_t j = 0; j < c; ++j) {
@@ -184,7 +200,7 @@ Tensor mean_absolute_error(const Tensor& labels, const Tensor& pred) {
 }
 
 Tensor huber(const Tensor& labels, const Tensor& pred, float delta) {
-  return row_loss_op("huber", labels, pred, false,
+  return row_loss_op("huber", "huber", labels, pred, false,
                      [delta](const float* y, const float* p, size_t c, float* grad) {
                        float loss = 0.f;
                        for (size_t j = 0; j < c; ++j) {

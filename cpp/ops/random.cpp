@@ -1,5 +1,6 @@
 #include "ops/random.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ops/broadcast.h"
@@ -87,6 +88,7 @@ Tensor dropout(const Tensor& x, float rate, std::vector<long> noise_shape) {
         float beta = grad_beta(in);
         const float *g = self.grad.data(), *pm = mask.data();
         float* dx = in.grad.data();
+        if (beta == 0.f) std::fill(dx, dx + in.value.size(), 0.f);  // a fresh gradient buffer holds garbage
         for_each_broadcast(xs, xs, to_shape(mask.shape()),
                            [&](size_t i, size_t, size_t j) { dx[i] = beta * dx[i] + g[i] * pm[j]; });
       });

@@ -7,16 +7,22 @@
 namespace xk {
 
 namespace {
+std::string spec_str(const std::vector<long>& spec) {  // "(-1, 4)": shape_str would print -1 as size_t
+  std::string s = "(";
+  for (size_t d = 0; d < spec.size(); ++d) s += (d ? ", " : "") + std::to_string(spec[d]);
+  return s + (spec.size() == 1 ? ",)" : ")");
+}
+
 Shape resolve_shape(const Shape& in, const std::vector<long>& spec) {
   Shape out(spec.size());
   long known = 1;
   int infer = -1;
   for (size_t d = 0; d < spec.size(); ++d) {
     if (spec[d] == -1) {
-      if (infer >= 0) fail("reshape", "Only one dimension may be -1. Received: shape=" + shape_str(Shape()));
+      if (infer >= 0) fail("reshape", "Only one dimension may be -1. Received: shape=" + spec_str(spec));
       infer = static_cast<int>(d);
     } else if (spec[d] < 0) {
-      fail("reshape", "Dimensions must be >= 0 or -1. Received: " + std::to_string(spec[d]));
+      fail("reshape", "Dimensions must be >= 0 or -1. Received: shape=" + spec_str(spec));
     } else {
       out[d] = static_cast<size_t>(spec[d]);
       known *= spec[d];

@@ -1,5 +1,7 @@
 // The shape of every elementwise unary op: y = f(x) forward, dx = g * d(x, y) backward.
 #pragma once
+#include <algorithm>
+
 #include "autograd/tensor.h"
 
 namespace xk {
@@ -20,7 +22,9 @@ Tensor unary(const char* op, const Tensor& x, F f, D d) {
         float beta = grad_beta(in);
         const float *px = in.value.data(), *py = self.value.data(), *g = self.grad.data();
         float* dx = in.grad.data();
-        for (size_t i = 0, n = in.value.size(); i < n; ++i) dx[i] = beta * dx[i] + g[i] * d(px[i], py[i]);
+        size_t n = in.value.size();
+        if (beta == 0.f) std::fill(dx, dx + n, 0.f);  // a fresh gradient buffer holds garbage (maybe NaN)
+        for (size_t i = 0; i < n; ++i) dx[i] = beta * dx[i] + g[i] * d(px[i], py[i]);
       });
 }
 
