@@ -45,11 +45,15 @@ std::vector<long long> order_from(py::handle order, size_t n) {
   return out;
 }
 
-void check_rows(const Tensor& t, size_t n, const char* what) {
-  if (t.ndim() == 0 || t.shape()[0] != n)
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// Borrows a float32 C-contiguous array (converted once if it is not); the caller keeps it alive.
+Rows rows_of(const FloatArray& a, size_t n, const char* what) {
+  if (a.ndim() == 0 || static_cast<size_t>(a.shape(0)) != n)
     throw py::value_error(std::string("Data cardinality is ambiguous: ") + what + " has " +
-                          (t.ndim() ? std::to_string(t.shape()[0]) : std::string("no")) + " samples, expected " +
+                          (a.ndim() ? std::to_string(a.shape(0)) : std::string("no")) + " samples, expected " +
                           std::to_string(n) + ".");
+  return Rows{a.data(), n, n ? static_cast<size_t>(a.size()) / n : 0};
 }
 
 }  // namespace
@@ -102,7 +106,13 @@ void init_train(py::module_& m) {
             std::vector<py::array> out;
             for (auto& v : s.velocities) out.push_back(array_to_numpy(v));
             return out;
-          });
+          })
+      .def("set_slots", [](SGD& s, const std::vector<py::object>& values) {
+            // Restores saved momenta (one flat array per variable, in apply order), e.g. from a .keras file.
+            std::vector<Array> restored;
+            for (auto& v : values) restored.push_back(to_array(v, "slot"));
+            s.velocities = std::move(restored);
+          }, py::arg("values"));
 
   py::enum_<MetricKind>(m, "MetricKind")
       .value("sparse_categorical_accuracy", MetricKind::sparse_categorical_accuracy)
@@ -117,13 +127,12 @@ void init_train(py::module_& m) {
            py::arg("name"), py::arg("kind"), py::arg("threshold") = 0.5f);
 
   m.def("run_epoch",
-        [](const std::map<size_t, Program>& programs, Optimizer* optimizer, const Tensor& x, const Tensor& y,
-           std::optional<Tensor> sample_weight, py::object order, size_t batch_size,
+        [](const std::map<size_t, Program>& programs, Optimizer* optimizer, const FloatArray& x,
+           const FloatArray& y, std::optional<FloatArray> sample_weight, py::object order, size_t batch_size,
            const std::vector<MetricSpec>& metrics, py::object batch_hook, bool every_batch, double throttle) {
-          size_t n = x.ndim() ? x.shape()[0] : 0;
-          check_rows(y, n, "y");
-          if (sample_weight) check_rows(*sample_weight, n, "sample_weight");
-          EpochData data{&x.value(), &y.value(), sample_weight ? &sample_weight->value() : nullptr,
+          size_t n = x.ndim() ? static_cast<size_t>(x.shape(0)) : 0;
+          EpochData data{rows_of(x, n, "x"), rows_of(y, n, "y"),
+                         sample_weight ? rows_of(*sample_weight, n, "sample_weight") : Rows{},
                          order_from(order, n)};
           LoopHooks hooks = make_hooks(batch_hook, every_batch, throttle);
           py::gil_scoped_release release;
@@ -134,13 +143,14 @@ void init_train(py::module_& m) {
         py::arg("every_batch"), py::arg("throttle"));
 
   m.def("run_predict",
-        [](const std::map<size_t, Program>& programs, const Tensor& x, size_t batch_size, py::object batch_hook,
+        [](const std::map<size_t, Program>& programs, const FloatArray& x, size_t batch_size, py::object batch_hook,
            bool every_batch, double throttle) {
           LoopHooks hooks = make_hooks(batch_hook, every_batch, throttle);
+          Rows rows = rows_of(x, x.ndim() ? static_cast<size_t>(x.shape(0)) : 0, "x");
           Array out;
           {
             py::gil_scoped_release release;
-            out = run_predict(programs, x.value(), batch_size, hooks);
+            out = run_predict(programs, rows, batch_size, hooks);
           }
           return Tensor::constant(std::move(out));
         },

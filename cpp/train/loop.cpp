@@ -13,11 +13,14 @@ using Clock = std::chrono::steady_clock;
 size_t row_size(const Array& a) { return a.dimension() == 0 || a.shape()[0] == 0 ? 0 : a.size() / a.shape()[0]; }
 
 // Copies rows order[begin, begin + n) of `src` into the placeholder's buffer (shape fixed at recording).
-void gather_rows(const Array& src, const std::vector<long long>& order, size_t begin, size_t n, Node& dst) {
-  size_t row = row_size(src);
+void gather_rows(const Rows& src, const std::vector<long long>& order, size_t begin, size_t n, Node& dst) {
+  size_t row = src.row_size;
+  if (dst.value.size() != n * row)
+    fail("fit", "a batch of " + std::to_string(n) + " rows of " + std::to_string(row) +
+                    " values does not fit the recorded input of shape " + shape_str(dst.value.shape()));
   float* out = dst.value.data();
-  const float* in = src.data();
-  for (size_t i = 0; i < n; ++i) std::memcpy(out + i * row, in + order[begin + i] * row, row * sizeof(float));
+  for (size_t i = 0; i < n; ++i)
+    std::memcpy(out + i * row, src.data + order[begin + i] * row, row * sizeof(float));
 }
 
 const Program& program_for(const std::map<size_t, Program>& programs, size_t n) {
@@ -99,9 +102,9 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
     size_t begin = step * batch_size, bn = std::min(batch_size, n - begin);
     if (hooks.batch && hooks.every_batch && hooks.batch(0, static_cast<long long>(step), logs)) break;
     const Program& p = program_for(programs, bn);
-    gather_rows(*data.x, data.order, begin, bn, *p.x.node());
-    if (data.y) gather_rows(*data.y, data.order, begin, bn, *p.y.node());
-    if (data.sample_weight && p.sample_weight) gather_rows(*data.sample_weight, data.order, begin, bn, *p.sample_weight.node());
+    gather_rows(data.x, data.order, begin, bn, *p.x.node());
+    gather_rows(data.y, data.order, begin, bn, *p.y.node());
+    if (data.sample_weight.data && p.sample_weight) gather_rows(data.sample_weight, data.order, begin, bn, *p.sample_weight.node());
     p.trace->forward();
     if (optimizer) {
       backward(p.trace->nodes, p.trace->leaves, *p.loss.node());
@@ -123,9 +126,9 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
   return logs;
 }
 
-Array run_predict(const std::map<size_t, Program>& programs, const Array& x, size_t batch_size,
+Array run_predict(const std::map<size_t, Program>& programs, const Rows& x, size_t batch_size,
                   const LoopHooks& hooks) {
-  size_t n = x.shape()[0], steps = (n + batch_size - 1) / batch_size;
+  size_t n = x.rows, steps = (n + batch_size - 1) / batch_size;
   std::vector<long long> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = static_cast<long long>(i);
   Array out;

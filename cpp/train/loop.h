@@ -27,11 +27,17 @@ struct MetricSpec {
   float threshold = 0.5f;
 };
 
+// A borrowed row-major float32 buffer with rows first (the caller keeps it alive during the call).
+struct Rows {
+  const float* data = nullptr;
+  size_t rows = 0, row_size = 0;
+};
+
 struct EpochData {
-  const Array* x;
-  const Array* y = nullptr;              // labels, any shape with rows first
-  const Array* sample_weight = nullptr;  // (N,)
-  std::vector<long long> order;          // row order (a permutation when shuffling)
+  Rows x;
+  Rows y;                        // labels, any shape with rows first
+  Rows sample_weight;            // (N,) or empty
+  std::vector<long long> order;  // row order (a permutation when shuffling)
 };
 
 struct LoopHooks {
@@ -50,7 +56,7 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
                                         const std::vector<MetricSpec>& metrics, const LoopHooks& hooks);
 
 // Forward only, rows in order; returns the concatenated predictions.
-Array run_predict(const std::map<size_t, Program>& programs, const Array& x, size_t batch_size,
+Array run_predict(const std::map<size_t, Program>& programs, const Rows& x, size_t batch_size,
                   const LoopHooks& hooks);
 
 }  // namespace xk
