@@ -1,4 +1,4 @@
-// Programs, optimizers and the native epoch loop.
+// Programs and the native epoch loop (optimizers are bound in optimizers.cpp).
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
@@ -75,44 +75,6 @@ void init_train(py::module_& m) {
            }),
            py::arg("trace"), py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("y_pred"),
            py::arg("loss"), py::arg("variables"));
-
-  py::class_<Optimizer>(m, "Optimizer")
-      .def_readwrite("learning_rate", &Optimizer::learning_rate)
-      .def_readwrite("iterations", &Optimizer::iterations)
-      .def("apply", [](Optimizer& opt, std::vector<Tensor> variables, std::vector<py::object> grads) {
-            // Custom training loops: optimizer.apply_gradients(zip(grads, vars)).
-            std::vector<NodePtr> nodes;
-            for (size_t i = 0; i < variables.size(); ++i) {
-              NodePtr n = variables[i].node();
-              n->grad_fresh = true;
-              if (!grads[i].is_none()) {
-                Array g = as_tensor(grads[i]).value();
-                if (!shapes_equal(g.shape(), n->value.shape()))
-                  throw py::value_error("Gradient of shape " + shape_str(g.shape()) + " does not match variable '" +
-                                        n->name + "' of shape " + shape_str(n->value.shape()));
-                n->grad = std::move(g);
-                n->grad_fresh = false;
-              }
-              nodes.push_back(n);
-            }
-            py::gil_scoped_release r;
-            opt.apply(nodes);
-          }, py::arg("variables"), py::arg("gradients"));
-  py::class_<SGD, Optimizer>(m, "SGD")
-      .def(py::init<float, float, bool>(), py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"))
-      .def_readwrite("momentum", &SGD::momentum)
-      .def_readwrite("nesterov", &SGD::nesterov)
-      .def("slots", [](const SGD& s) {
-            std::vector<py::array> out;
-            for (auto& v : s.velocities) out.push_back(array_to_numpy(v));
-            return out;
-          })
-      .def("set_slots", [](SGD& s, const std::vector<py::object>& values) {
-            // Restores saved momenta (one flat array per variable, in apply order), e.g. from a .keras file.
-            std::vector<Array> restored;
-            for (auto& v : values) restored.push_back(to_array(v, "slot"));
-            s.velocities = std::move(restored);
-          }, py::arg("values"));
 
   py::enum_<MetricKind>(m, "MetricKind")
       .value("sparse_categorical_accuracy", MetricKind::sparse_categorical_accuracy)

@@ -4,6 +4,7 @@ import random as _random
 import numpy as np
 
 from xkeras import _core
+from xkeras.utils.lr_finder import find_learning_rate  # noqa: F401
 from xkeras.utils.progbar import Progbar  # noqa: F401
 
 
