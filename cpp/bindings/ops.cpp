@@ -129,11 +129,11 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release r;
     return dense(tx, tw, tb);
   }, py::arg("x"), py::arg("kernel"), py::arg("bias") = py::none(), "x @ kernel + bias, fused");
-  m.def("dropout", [](py::handle x, float rate, std::optional<std::vector<long>> noise_shape) {
+  m.def("dropout", [](py::handle x, float rate, std::optional<std::vector<long>> noise_shape, int64_t seed) {
     Tensor t = as_tensor(x);
     py::gil_scoped_release r;
-    return dropout(t, rate, noise_shape.value_or(std::vector<long>{}));
-  }, py::arg("x"), py::arg("rate"), py::arg("noise_shape") = py::none());
+    return dropout(t, rate, noise_shape.value_or(std::vector<long>{}), seed);
+  }, py::arg("x"), py::arg("rate"), py::arg("noise_shape") = py::none(), py::arg("seed") = -1);
   m.def("set_seed", &set_seed, py::arg("seed"));
 
   def_binary<sparse_softmax_cross_entropy>(m, "sparse_softmax_cross_entropy", "labels", "logits",
@@ -156,6 +156,40 @@ void init_ops(py::module_& m) {
   m.def("set_blas_threads", &set_blas_threads);
   m.def("blas_threads", &blas_threads);
   m.def("blas_corename", &blas_corename);
+  // ---- normalization and noise layers' ops ----
+  auto opt_tensor = [](py::handle h) { return h.is_none() ? Tensor() : as_tensor(h); };
+  m.def("batch_normalization", [opt_tensor](py::handle x, py::handle gamma, py::handle beta, py::handle moving_mean,
+                                            py::handle moving_variance, int axis, float momentum, float epsilon,
+                                            bool training) {
+    Tensor tx = as_tensor(x), tg = opt_tensor(gamma), tb = opt_tensor(beta);
+    Tensor tm = as_tensor(moving_mean), tv = as_tensor(moving_variance);
+    py::gil_scoped_release r;
+    return batch_norm(tx, tg, tb, tm, tv, axis, momentum, epsilon, training);
+  }, py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("moving_mean"), py::arg("moving_variance"),
+     py::arg("axis") = -1, py::arg("momentum") = 0.99f, py::arg("epsilon") = 1e-3f, py::arg("training") = false,
+     "Fused BatchNormalization; in training it also updates the moving statistics (Variables) in place.");
+  m.def("layer_normalization", [opt_tensor](py::handle x, py::handle gamma, py::handle beta, int norm_ndim,
+                                            float epsilon) {
+    Tensor tx = as_tensor(x), tg = opt_tensor(gamma), tb = opt_tensor(beta);
+    py::gil_scoped_release r;
+    return layer_norm(tx, tg, tb, norm_ndim, epsilon);
+  }, py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("norm_ndim") = 1, py::arg("epsilon") = 1e-3f,
+     "Fused layer normalization over the last `norm_ndim` axes.");
+  m.def("alpha_dropout", [](py::handle x, float rate, std::optional<std::vector<long>> noise_shape, int64_t seed) {
+    Tensor t = as_tensor(x);
+    py::gil_scoped_release r;
+    return alpha_dropout(t, rate, noise_shape.value_or(std::vector<long>{}), seed);
+  }, py::arg("x"), py::arg("rate"), py::arg("noise_shape") = py::none(), py::arg("seed") = -1);
+  m.def("gaussian_noise", [](py::handle x, float stddev, int64_t seed) {
+    Tensor t = as_tensor(x);
+    py::gil_scoped_release r;
+    return gaussian_noise(t, stddev, seed);
+  }, py::arg("x"), py::arg("stddev"), py::arg("seed") = -1);
+  m.def("gaussian_dropout", [](py::handle x, float rate, int64_t seed) {
+    Tensor t = as_tensor(x);
+    py::gil_scoped_release r;
+    return gaussian_dropout(t, rate, seed);
+  }, py::arg("x"), py::arg("rate"), py::arg("seed") = -1);
 }
 
 }  // namespace xk

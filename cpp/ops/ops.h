@@ -73,7 +73,24 @@ Tensor mean_absolute_error(const Tensor& labels, const Tensor& pred);
 Tensor huber(const Tensor& labels, const Tensor& pred, float delta);
 
 // ---- random.cpp: stochastic layers' ops; a new mask every forward (and every replay) ------------
-Tensor dropout(const Tensor& x, float rate, std::vector<long> noise_shape);  // dx = g*mask/(1-rate)
+// seed >= 0: the op's own generator (a layer built with `seed=`); -1: drawn from the global generator.
+Tensor dropout(const Tensor& x, float rate, std::vector<long> noise_shape, int64_t seed = -1);  // dx = g*mask/(1-rate)
 void set_seed(uint64_t seed);
+
+// ---- random.cpp: AlphaDropout, GaussianNoise, GaussianDropout (Keras' formulas, training only) ---
+// kept = U >= rate; y = kept ? a*x + b : a*alpha_p + b (a, b restore SELU's mean 0 / variance 1); dx = g*a*kept
+Tensor alpha_dropout(const Tensor& x, float rate, std::vector<long> noise_shape, int64_t seed = -1);
+Tensor gaussian_noise(const Tensor& x, float stddev, int64_t seed = -1);  // y = x + N(0, stddev); dx = g
+Tensor gaussian_dropout(const Tensor& x, float rate, int64_t seed = -1);  // y = x*N(1, sqrt(rate/(1-rate)))
+
+// ---- normalization.cpp: fused batch and layer normalization ------------------------------------
+// Statistics over every axis but `axis`. training: normalise with the batch's biased moments and
+// update moving_mean/moving_variance in place (x*momentum + stat*(1-momentum)) inside the forward,
+// so each replayed step updates them once; otherwise normalise with the moving statistics.
+// gamma/beta may be empty (scale/center False). Backward: dx (through the batch moments), dgamma, dbeta.
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                  const Tensor& moving_variance, int axis, float momentum, float epsilon, bool training);
+// Normalises over the last `norm_ndim` axes; gamma/beta (may be empty) have their shape.
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int norm_ndim, float epsilon);
 
 }  // namespace xk

@@ -1,5 +1,6 @@
 """`keras.activations`: Keras 3's activation functions by name, on native ops."""
 from xkeras import _core
+from xkeras._tensor import convert_to_tensor
 
 
 def linear(x):
@@ -7,18 +8,28 @@ def linear(x):
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras 3's relu (ReLU.static_call): x above `threshold` (else 0), clipped to max_value, minus
+    negative_slope * relu(threshold - x). Plain relu, leaky relu and relu6 are single native ops."""
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return _core.relu(x)
-    if threshold == 0.0 and max_value is None:
+    if negative_slope != 0.0 and max_value is None and threshold == 0.0:
         return _core.leaky_relu(x, float(negative_slope))
-    if negative_slope == 0.0 and threshold == 0.0 and max_value == 6:
-        return _core.relu6(x)
+    x = convert_to_tensor(x)
+    negative_part = None
+    if negative_slope != 0.0:
+        negative_part = _core.relu(_core.add(_core.negative(x), float(threshold)) if threshold else _core.negative(x))
+    clip_max = max_value is not None
     if threshold != 0.0:
-        raise NotImplementedError("relu with threshold != 0 is not supported by xkeras yet. "
-                                  f"Received: threshold={threshold}")
-    y = _core.clip(_core.relu(x), 0.0, float(max_value))
-    if negative_slope:
-        y = _core.subtract(y, _core.multiply(float(negative_slope), _core.relu(_core.negative(x))))
+        # x where x > threshold else 0; relu(x - threshold) is nonzero exactly where x > threshold
+        y = _core.where(_core.relu(_core.subtract(x, float(threshold))), x, 0.0)
+    elif max_value == 6:
+        y, clip_max = _core.relu6(x), False
+    else:
+        y = _core.relu(x)
+    if clip_max:
+        y = _core.clip(y, 0.0, float(max_value))
+    if negative_part is not None:
+        y = _core.subtract(y, _core.multiply(float(negative_slope), negative_part))
     return y
 
 
@@ -85,16 +96,45 @@ def exponential(x):
 
 
 def softmax(x, axis=-1):
-    return _core.softmax(x, axis)
+    return _core.softmax(x, _one_axis(axis, "softmax"))
 
 
 def log_softmax(x, axis=-1):
-    return _core.log_softmax(x, axis)
+    return _core.log_softmax(x, _one_axis(axis, "log_softmax"))
+
+
+def _one_axis(axis, name):
+    if isinstance(axis, (tuple, list)):
+        if len(axis) != 1:
+            raise NotImplementedError(f"xkeras' {name} takes a single axis. Received: axis={axis}")
+        axis = axis[0]
+    return int(axis)
+
+
+def log_sigmoid(x):
+    return _core.negative(_core.softplus(_core.negative(x)))
+
+
+def celu(x, alpha=1.0):
+    """x if x > 0 else alpha * (exp(x / alpha) - 1), i.e. alpha * elu(x / alpha)."""
+    return _core.multiply(float(alpha), _core.elu(_core.divide(x, float(alpha)), 1.0))
+
+
+def hard_tanh(x):
+    return _core.clip(x, -1.0, 1.0)
+
+
+def tanh_shrink(x):
+    return _core.subtract(x, _core.tanh(x))
+
+
+def squareplus(x, b=4):
+    return _core.multiply(0.5, _core.add(x, _core.sqrt(_core.add(_core.square(x), float(b)))))
 
 
 _ALL = {f.__name__: f for f in (linear, relu, relu6, leaky_relu, elu, selu, gelu, silu, mish, sigmoid,
                                 hard_sigmoid, hard_silu, tanh, softplus, softsign, exponential, softmax,
-                                log_softmax)}
+                                log_softmax, log_sigmoid, celu, hard_tanh, tanh_shrink, squareplus)}
 _ALL["swish"] = silu
 _ALL["hard_swish"] = hard_silu
 

@@ -134,12 +134,14 @@ class Dropout(Layer):
         self.rate = rate
         self.noise_shape = noise_shape
         self.seed = seed
+        from xkeras.layers.regularization import SeedStream
+        self._seeds = SeedStream(seed)
         self.built = True
 
     def call(self, inputs, training=False):
         if training and self.rate > 0:
             noise = None if self.noise_shape is None else [-1 if d is None else int(d) for d in self.noise_shape]
-            return _core.dropout(inputs, float(self.rate), noise)
+            return _core.dropout(inputs, float(self.rate), noise, self._seeds.next())
         return inputs
 
     def compute_output_shape(self, input_shape):

@@ -11,6 +11,21 @@ _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "
 
 
 class Layer:
+    def __init_subclass__(cls, **kwargs):
+        # As Keras: a direct `layer.build(shape)` call marks the layer built, so its first call
+        # does not build it again with fresh weights.
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            user_build = cls.__dict__["build"]
+
+            def build(self, *args, **kw):
+                user_build(self, *args, **kw)
+                self.built = True
+
+            build.__wrapped__ = user_build
+            build.__doc__ = user_build.__doc__
+            cls.build = build
+
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  **kwargs):
         input_shape = kwargs.pop("input_shape", None)
