@@ -21,18 +21,54 @@ class Model(Trainer, Layer):
                          layer.trainable if layer.weights else None))
         count = lambda ws: int(sum(np.prod(w.shape) for w in ws))  # noqa: E731
         trainable, non_trainable = count(self.trainable_weights), count(self.non_trainable_weights)
-        opt = self._optimizer_params()
-        total = trainable + non_trainable + (opt or 0)
-        sized = lambda n: None if n is None else (n, 4 * n)  # float32 everywhere  # noqa: E731
-        print_summary(self.name, rows, sized(total), sized(trainable), sized(non_trainable),
-                      optimizer_params=sized(opt),
+        sized = lambda n: (n, 4 * n)  # float32 weights  # noqa: E731
+        opt = self._optimizer_params()  # (count, bytes): the optimizer's iteration counter is an int64
+        own = trainable + non_trainable
+        total = (own + opt[0], 4 * own + opt[1]) if opt else sized(own)
+        print_summary(self.name, rows, total, sized(trainable), sized(non_trainable),
+                      optimizer_params=opt,
                       line_length=line_length, positions=positions, print_fn=print_fn, show_trainable=show_trainable)
 
     def _optimizer_params(self):
-        return None
+        """(count, bytes) of the optimizer's variables once it is built (after the first training step)."""
+        opt = getattr(self, "optimizer", None)
+        return opt._params_count_and_bytes() if opt is not None else None
 
     def _layer_output_shapes(self):
         return [None for _ in self.layers]
+
+    # ---- saving (xkeras/saving) ----------------------------------------------------------------
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        from xkeras.saving import save_model
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        from xkeras.saving import save_weights
+        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        from xkeras.saving import load_weights
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs):
+        import json
+        from xkeras.saving import serialize_keras_object
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
+    def get_compile_config(self):
+        """compile()'s arguments as Keras writes them into `compile_config` (None if not compiled)."""
+        if not getattr(self, "compiled", False):
+            return None
+        from xkeras.saving import serialize_keras_object as ser
+        return {"optimizer": ser(self.optimizer), "loss": ser(self.loss), "loss_weights": None,
+                "metrics": ser(list(self._compile_metrics)) if self._compile_metrics else None,
+                "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+    def compile_from_config(self, config):
+        from xkeras.saving.legacy_h5 import compile_args
+        self.compile(**compile_args(config))
+        if self.built and self.optimizer is not None:
+            self.optimizer.build(self.trainable_weights)
 
 
 class Sequential(Model):
@@ -149,13 +185,22 @@ class Sequential(Model):
 
     def get_config(self):
         from xkeras.saving import serialize_keras_object
-        layers = []
-        if self._input_layer is not None:
-            layers.append(serialize_keras_object(self._input_layer))
-        for layer in self._layers:
-            cfg = serialize_keras_object(layer)
-            if layer.get_build_config():
-                cfg["build_config"] = layer.get_build_config()
-            layers.append(cfg)
+        layers = [serialize_keras_object(l) for l in ([self._input_layer] if self._input_layer else []) + self._layers]
         return {"name": self.name, "trainable": self.trainable, "layers": layers,
                 "build_input_shape": list(self._build_shape) if self._build_shape else None}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from xkeras.saving import deserialize_keras_object
+        if not isinstance(config, dict) or "name" not in config or not isinstance(config.get("layers"), list):
+            raise ValueError("A Sequential model configuration must be a dictionary containing the 'name' and "
+                             f"'layers' keys. Received: config={str(config)[:200]}")
+        model = cls(name=config["name"], trainable=config.get("trainable", True))
+        for layer_config in config["layers"]:
+            model.add(deserialize_keras_object(layer_config, custom_objects, search=["xkeras.layers"]), rebuild=False)
+        shape = config.get("build_input_shape")
+        if model._input_layer is not None:
+            model._maybe_rebuild()
+        elif isinstance(shape, (list, tuple)) and model._layers:
+            model.build(shape)
+        return model

@@ -39,6 +39,13 @@ class Trainer:
         self._programs = {}
         self.compiled = True
 
+    @property
+    def metrics_names(self):
+        """Keras 3: the names of `model.metrics`: the loss tracker, then one entry for all compiled metrics."""
+        if not getattr(self, "compiled", False):
+            return []
+        return ["loss"] + (["compile_metrics"] if self._compile_metrics else [])
+
     def _assert_compiled(self):
         if not getattr(self, "compiled", False):
             raise ValueError("You must call `compile()` before using the model.")
@@ -84,6 +91,10 @@ class Trainer:
         self._programs[key] = prog
         return prog
 
+    def _build_optimizer(self):
+        # Builds the optimizer once and hands it each variable's constraint (applied natively per step).
+        self.optimizer._track(self.trainable_weights)
+
     def _programs_for(self, kind, n, batch_size, x, y=None, with_sw=False):
         sizes = {min(batch_size, n)}
         if n % batch_size:
@@ -100,6 +111,7 @@ class Trainer:
         self._assert_compiled()
         x, y = _as_data(x, "x"), _as_labels(y)
         _check_same_rows(x, y)
+        user_batch_size = batch_size
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"`validation_split` must be in [0, 1). Received: validation_split={validation_split}")
@@ -111,12 +123,14 @@ class Trainer:
             y, y_val = y[:split_at], y[split_at:]
             sample_weight = None if sample_weight is None else np.asarray(sample_weight)[:split_at]
             validation_data = (x_val, y_val)
-        batch_size = _batch_size(batch_size)
+        batch_size = _batch_size(batch_size, len(x), steps_per_epoch)
         sw = _sample_weights(y, sample_weight, class_weight, len(x))
         n = len(x)
-        steps = math.ceil(n / batch_size)
+        steps = math.ceil(n / batch_size)  # batches in one pass over the data
+        per_epoch = steps if steps_per_epoch is None else _positive_int(steps_per_epoch, "steps_per_epoch")
         self.stop_training = False
         programs = self._programs_for("train", n, batch_size, x, y, sw is not None)
+        self._build_optimizer()
         metric_objs = self._resolve_metrics(y.shape, self.output_shape)
         specs = [m.native_spec() for m in metric_objs]
         val = None
@@ -124,36 +138,50 @@ class Trainer:
             vx, vy = _as_data(validation_data[0], "validation x"), _as_labels(validation_data[1])
             _check_same_rows(vx, vy)
             vsw = None if len(validation_data) < 3 else _sample_weights(vy, validation_data[2], None, len(vx))
-            vbs = _batch_size(validation_batch_size or batch_size)
+            vbs = _batch_size(validation_batch_size or user_batch_size, len(vx), validation_steps)
+            if validation_steps is not None:  # the first `validation_steps` batches, every time
+                keep = _positive_int(validation_steps, "validation_steps") * vbs
+                vx, vy, vsw = vx[:keep], vy[:keep], None if vsw is None else vsw[:keep]
             val = (vx, vy, vsw, vbs, self._programs_for("test", len(vx), vbs, vx, vy, vsw is not None))
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                           verbose=verbose, epochs=epochs, steps=steps)
-        tx, ty = _core.constant(x), _core.constant(y)
-        tsw = None if sw is None else _core.constant(sw)
+                           verbose=verbose, epochs=epochs, steps=per_epoch)
+        tx, ty, tsw = x, y, sw  # float32 C-contiguous: the native loop reads them in place
         logs = {}
         every_batch = cbs.has_train_batch_hooks
         cbs.on_train_begin()
+        done, order = 0, None  # batches of the current pass already run (steps_per_epoch continues a pass)
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch  # set by BackupAndRestore
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            order = np.random.permutation(n) if shuffle else None
+            if done == 0:
+                order = _shuffled(n, batch_size, shuffle)
+            rows, done = _epoch_rows(order, n, batch_size, done, per_epoch, steps)
             hook = self._batch_hook(cbs, "train", every_batch) if (every_batch or cbs.progbar) else None
-            logs = _core.run_epoch(programs, self.optimizer._native, tx, ty, tsw, order, batch_size, specs, hook,
+            logs = _core.run_epoch(programs, self.optimizer._native, tx, ty, tsw, rows, batch_size, specs, hook,
                                    every_batch, 0.05)
             logs = dict(logs)
-            if val is not None and not self.stop_training and (epoch + 1) % validation_freq == 0:
+            if val is not None and (epoch + 1) % validation_freq == 0:  # as Keras, even after stop_training
                 val_logs = self._evaluate_arrays(*val, cbs)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             logs = pythonify_logs(logs)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if epochs > 0:  # use_ema: the weights become their moving averages, as Keras
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(logs)
         return self.history
+
+    def find_learning_rate(self, x, y, **kwargs):
+        """The LR finder (xkeras.utils.find_learning_rate): one pass with an exponentially growing rate."""
+        from xkeras.utils.lr_finder import find_learning_rate
+        return find_learning_rate(self, x, y, **kwargs)
 
     def _batch_hook(self, cbs, mode, every_batch):
         begin = getattr(cbs, f"on_{mode}_batch_begin")
         end = getattr(cbs, f"on_{mode}_batch_end")
         progbar = cbs.progbar
+        stop_flag = {"train": "stop_training", "test": "stop_evaluating", "predict": "stop_predicting"}[mode]
 
         def hook(phase, batch, logs):
             if phase == 0:
@@ -162,18 +190,18 @@ class Trainer:
                 end(batch, logs)
             elif progbar is not None:  # only the progress bar listens: update it alone
                 getattr(progbar, f"on_{mode}_batch_end")(batch, pythonify_logs(logs))
-            return bool(self.stop_training)
+            return bool(getattr(self, stop_flag, False))
 
         return hook
 
     # ---- evaluate ------------------------------------------------------------------------------
     def _evaluate_arrays(self, x, y, sw, batch_size, programs, cbs):
         every = cbs.has_test_batch_hooks
+        self.stop_evaluating = False
         cbs.on_test_begin()
         hook = self._batch_hook(cbs, "test", every) if (every or cbs.progbar) else None
         specs = [m.native_spec() for m in self._resolve_metrics(y.shape, self.output_shape)]
-        logs = _core.run_epoch(programs, None, _core.constant(x), _core.constant(y),
-                               None if sw is None else _core.constant(sw), None, batch_size, specs, hook, every, 0.05)
+        logs = _core.run_epoch(programs, None, x, y, sw, None, batch_size, specs, hook, every, 0.05)
         logs = pythonify_logs(logs)
         cbs.on_test_end(logs)
         return logs
@@ -185,8 +213,11 @@ class Trainer:
         self._assert_compiled()
         x, y = _as_data(x, "x"), _as_labels(y)
         _check_same_rows(x, y)
-        batch_size = _batch_size(batch_size)
+        batch_size = _batch_size(batch_size, len(x), steps)
         sw = _sample_weights(y, sample_weight, None, len(x))
+        if steps is not None:  # only the first `steps` batches
+            keep = _positive_int(steps, "steps") * batch_size
+            x, y, sw = x[:keep], y[:keep], None if sw is None else sw[:keep]
         programs = self._programs_for("test", len(x), batch_size, x, y, sw is not None)
         self._resolve_metrics(y.shape, self.output_shape)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
@@ -204,19 +235,35 @@ class Trainer:
     # ---- predict -------------------------------------------------------------------------------
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         x = _as_data(x, "x")
-        batch_size = _batch_size(batch_size)
+        batch_size = _batch_size(batch_size, len(x), steps)
+        if steps is not None:  # only the first `steps` batches
+            x = x[:_positive_int(steps, "steps") * batch_size]
         if len(x) == 0:
             raise ValueError("Expected at least one sample to predict on. Received: x with 0 samples.")
         programs = self._programs_for("predict", len(x), batch_size, x)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                            steps=math.ceil(len(x) / batch_size))
-        every = cbs.has_predict_batch_hooks
+        self.stop_predicting = False
         cbs.on_predict_begin()
-        hook = self._batch_hook(cbs, "predict", every) if (every or cbs.progbar) else None
-        out = _core.run_predict(programs, _core.constant(x), batch_size, hook, every, 0.05).numpy()
-        out = np.array(out)  # a writable array the caller owns
+        if cbs.has_predict_batch_hooks:  # a user hook sees every batch and its outputs, as in Keras
+            out = self._predict_batches(programs, x, batch_size, cbs)
+        else:
+            hook = self._batch_hook(cbs, "predict", False) if cbs.progbar else None
+            out = _core.run_predict(programs, x, batch_size, hook, False, 0.05).numpy()
+            out = np.array(out)  # a writable array the caller owns
         cbs.on_predict_end()
         return out
+
+    def _predict_batches(self, programs, x, batch_size, cbs):
+        outs = []
+        for batch, start in enumerate(range(0, len(x), batch_size)):
+            cbs.on_predict_batch_begin(batch)
+            rows = x[start:start + batch_size]
+            outs.append(np.array(_core.run_predict(programs, rows, batch_size, None, False, 0.05).numpy()))
+            cbs.on_predict_batch_end(batch, {"outputs": outs[-1]})
+            if self.stop_predicting:
+                break
+        return np.concatenate(outs)
 
     # ---- single batches ------------------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -225,9 +272,9 @@ class Trainer:
         _check_same_rows(x, y)
         sw = _sample_weights(y, sample_weight, class_weight, len(x))
         programs = self._programs_for("train", len(x), len(x), x, y, sw is not None)
+        self._build_optimizer()
         specs = [m.native_spec() for m in self._resolve_metrics(y.shape, self.output_shape)]
-        logs = _core.run_epoch(programs, self.optimizer._native, _core.constant(x), _core.constant(y),
-                               None if sw is None else _core.constant(sw), None, len(x), specs, None, False, 0.05)
+        logs = _core.run_epoch(programs, self.optimizer._native, x, y, sw, None, len(x), specs, None, False, 0.05)
         return self._format_eval(pythonify_logs(logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -236,8 +283,7 @@ class Trainer:
         sw = _sample_weights(y, sample_weight, None, len(x))
         programs = self._programs_for("test", len(x), len(x), x, y, sw is not None)
         specs = [m.native_spec() for m in self._resolve_metrics(y.shape, self.output_shape)]
-        logs = _core.run_epoch(programs, None, _core.constant(x), _core.constant(y),
-                               None if sw is None else _core.constant(sw), None, len(x), specs, None, False, 0.05)
+        logs = _core.run_epoch(programs, None, x, y, sw, None, len(x), specs, None, False, 0.05)
         return self._format_eval(pythonify_logs(logs), return_dict)
 
     def predict_on_batch(self, x):
@@ -257,7 +303,7 @@ def _as_data(x, what):
         raise ValueError(f"Expected `{what}` to have a batch axis. Received a scalar.")
     if len(a) == 0:
         raise ValueError(f"Expected `{what}` to contain at least one sample. Received shape {a.shape}.")
-    if not np.isfinite(a).all():
+    if not np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)) and not np.isfinite(a).all():
         warnings.warn(f"`{what}` contains NaN or inf values.", stacklevel=3)
     return a
 
@@ -270,13 +316,48 @@ def _as_labels(y):
 
 def _check_same_rows(x, y):
     if len(x) != len(y):
-        raise ValueError(f"Data cardinality is ambiguous. Make sure all arrays contain the same number of samples. "
-                         f"Received: x sizes: {len(x)}, y sizes: {len(y)}")
+        raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the same number of samples."
+                         f"'x' sizes: {len(x)}\n'y' sizes: {len(y)}\n")  # Keras' text, verbatim
 
 
-def _batch_size(batch_size):
-    if batch_size is None:
-        return 32
+def _positive_int(value, name):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
+    return int(value)
+
+
+def _shuffled(n, batch_size, shuffle):
+    """Row order for one pass: None (in order), a permutation, or shuffle="batch": the same batches as
+    without shuffling, each permuted within itself (Keras' array adapter)."""
+    if not shuffle:
+        return None
+    if shuffle == "batch":
+        return np.concatenate([start + np.random.permutation(min(batch_size, n - start))
+                               for start in range(0, n, batch_size)])
+    return np.random.permutation(n)
+
+
+def _epoch_rows(order, n, batch_size, done, per_epoch, steps):
+    """The rows one epoch trains on, and the batches of the pass used afterwards.
+
+    As Keras' EpochIterator with `steps_per_epoch`: an epoch continues the current pass over the data
+    (one shuffle per pass); an epoch that reaches the end of the pass stops there, with a warning if
+    it wanted more steps, and the next epoch starts a new pass."""
+    take = min(per_epoch, steps - done)
+    if take < per_epoch:
+        warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or "
+                      "generator can generate at least `steps_per_epoch * epochs` batches. You may need to "
+                      "use the `.repeat()` function when building your dataset.", stacklevel=3)
+    if done == 0 and take == steps:
+        return order, 0  # the whole pass (None: rows in order)
+    rows = (np.arange(n) if order is None else order)[done * batch_size:min((done + take) * batch_size, n)]
+    done += take
+    return rows, 0 if done >= steps else done
+
+
+def _batch_size(batch_size, n=None, steps=None):
+    if batch_size is None:  # as Keras' array adapter: enough rows for `steps` batches, else 32
+        return int(math.ceil(n / steps)) if steps else 32
     if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size}")
     return int(batch_size)
