@@ -1,0 +1,249 @@
+"""xkeras vs Keras 3 (TensorFlow) vs PyTorch on the course's workloads, in one run.
+
+    python3 benchmarks/run.py                    # all workloads, all frameworks
+    python3 benchmarks/run.py --workloads mlp32 --epochs 3
+
+Every framework runs in its own subprocess (clean thread settings, its own peak RSS) on the same data,
+the same initial weights (drawn here with NumPy) and the same batch order (no shuffling). Thread counts
+are pinned to the same number for all (default 1). The table is printed twice when OPENBLAS_CORETYPE is
+set: with the environment as it is and with the variable removed.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+WORKLOADS = {
+    # name: (hidden sizes, input size, batch, optimizer, batch norm, samples)
+    "mlp32": ([300, 100], 784, 32, "sgd", False, 55000),
+    "mlp128": ([300, 100], 784, 128, "sgd", False, 55000),
+    "deep_bn32": ([100] * 20, 784, 32, "nadam", True, 55000),
+    "cifar_deep32": ([100] * 20, 3072, 32, "nadam", True, 10000),
+}
+
+
+def layer_sizes(name):
+    hidden, n_in, *_ = WORKLOADS[name]
+    return [n_in] + hidden + [10]
+
+
+def step_gemms(name, batch):
+    """(trans_a, trans_b, m, n, k) of the matrix products of one training step."""
+    sizes = layer_sizes(name)
+    out = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        out.append((False, False, batch, b, a))      # forward
+        out.append((True, False, a, b, batch))       # weight gradient
+        if i > 0:
+            out.append((False, True, batch, a, b))   # input gradient (not for the input layer)
+    return out
+
+
+def step_flops(name, batch):
+    return sum(2 * m * n * k for _, _, m, n, k in step_gemms(name, batch))
+
+
+def make_data(name, seed=0):
+    n_in, samples = WORKLOADS[name][1], WORKLOADS[name][5]
+    if n_in == 784:
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+        from xkeras.datasets import fashion_mnist
+        (x, y), (xt, yt) = fashion_mnist.load_data()
+        x = (x[:samples].reshape(samples, -1) / 255.0).astype(np.float32)
+        return x, y[:samples].astype(np.int64), (xt[:10000].reshape(10000, -1) / 255.0).astype(np.float32), yt[:10000].astype(np.int64)
+    rng = np.random.default_rng(seed)
+    x = rng.random((samples, n_in), dtype=np.float32)
+    y = rng.integers(0, 10, samples)
+    return x, y, x[:10000], y[:10000]
+
+
+def make_weights(name, seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = layer_sizes(name)
+    ws = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        limit = np.sqrt(6.0 / (a + b))
+        ws.append((rng.uniform(-limit, limit, (a, b)).astype(np.float32), np.zeros(b, np.float32)))
+    return ws
+
+
+# ---- workers: one framework each, in a fresh process -------------------------------------------
+
+def worker(framework, name, epochs, threads, data_file):
+    d = np.load(data_file)
+    x, y, xt, yt = d["x"], d["y"], d["xt"], d["yt"]
+    weights = [(d[f"w{i}"], d[f"b{i}"]) for i in range(len(layer_sizes(name)) - 1)]
+    batch, opt, bn = WORKLOADS[name][2], WORKLOADS[name][3], WORKLOADS[name][4]
+    run = {"xkeras": run_keras_like, "keras": run_keras_like, "torch": run_torch}[framework]
+    result = run(framework, name, x, y, xt, yt, weights, batch, opt, bn, epochs, threads)
+    import resource
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def run_keras_like(framework, name, x, y, xt, yt, weights, batch, opt, bn, epochs, threads):
+    if framework == "xkeras":
+        import xkeras as keras
+        keras._core.set_blas_threads(threads)
+        info = {"gemm_engine": f"OpenBLAS ({keras._core.blas_corename()})"}
+    else:
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        import keras
+        info = {"gemm_engine": "TensorFlow (Eigen/oneDNN)"}
+    layers = [keras.Input((x.shape[1],))]
+    for w, _ in weights[:-1]:
+        layers.append(keras.layers.Dense(w.shape[1], activation="relu"))
+        if bn:
+            layers.append(keras.layers.BatchNormalization())
+    layers.append(keras.layers.Dense(10, activation="softmax"))
+    model = keras.Sequential(layers)
+    dense = [l for l in model.layers if isinstance(l, keras.layers.Dense)]
+    for layer, (w, b) in zip(dense, weights):
+        layer.set_weights([w, b])
+    optimizer = keras.optimizers.SGD(learning_rate=0.01) if opt == "sgd" else keras.optimizers.Nadam()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    times = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.t)
+
+    hist = model.fit(x, y, batch_size=batch, epochs=epochs + 1, shuffle=False, verbose=0, callbacks=[Timer()])
+    model.predict(xt[:64], verbose=0)
+    t = time.perf_counter()
+    model.predict(xt, batch_size=32, verbose=0)
+    predict_s = time.perf_counter() - t
+    t = time.perf_counter()
+    model.evaluate(xt, yt, batch_size=32, verbose=0)
+    evaluate_s = time.perf_counter() - t
+    return {**info, "epoch_s": float(np.median(times[1:])), "predict_s": predict_s, "evaluate_s": evaluate_s,
+            "loss": float(hist.history["loss"][-1]), "accuracy": float(hist.history["accuracy"][-1])}
+
+
+def run_torch(framework, name, x, y, xt, yt, weights, batch, opt, bn, epochs, threads):
+    import torch
+    torch.set_num_threads(threads)
+    mods = []
+    for w, b in weights:
+        lin = torch.nn.Linear(w.shape[0], w.shape[1])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        mods.append(lin)
+        if len(mods) < 2 * len(weights) - 1 and w.shape[1] != 10:
+            mods.append(torch.nn.ReLU())
+            if bn:
+                mods.append(torch.nn.BatchNorm1d(w.shape[1], eps=1e-3, momentum=0.01))
+    model = torch.nn.Sequential(*mods)
+    optimizer = (torch.optim.SGD(model.parameters(), lr=0.01) if opt == "sgd"
+                 else torch.optim.NAdam(model.parameters(), lr=0.001, eps=1e-7))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    times = []
+    for _ in range(epochs + 1):
+        t = time.perf_counter()
+        total = correct = 0.0
+        for i in range(0, len(X), batch):
+            xb, yb = X[i:i + batch], Y[i:i + batch]
+            optimizer.zero_grad()
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(xb)
+            correct += (out.argmax(1) == yb).sum().item()
+        times.append(time.perf_counter() - t)
+    model.eval()
+    with torch.no_grad():
+        XT = torch.from_numpy(xt)
+        t = time.perf_counter()
+        torch.cat([torch.softmax(model(XT[i:i + 32]), 1) for i in range(0, len(XT), 32)])
+        predict_s = time.perf_counter() - t
+        t = time.perf_counter()
+        for i in range(0, len(XT), 32):
+            loss_fn(model(XT[i:i + 32]), torch.from_numpy(yt[i:i + 32])).item()
+        evaluate_s = time.perf_counter() - t
+    return {"gemm_engine": "PyTorch CPU", "epoch_s": float(np.median(times[1:])), "predict_s": predict_s,
+            "evaluate_s": evaluate_s, "loss": total / len(X), "accuracy": correct / len(X)}
+
+
+# ---- the parent: run everything and print the table --------------------------------------------
+
+def gemm_floor(name, batch, steps):
+    import xkeras
+    xkeras._core.set_blas_threads(1)
+    return xkeras._core.time_gemms(step_gemms(name, batch), 50) * steps
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workloads", nargs="*", default=list(WORKLOADS))
+    p.add_argument("--frameworks", nargs="*", default=["xkeras", "keras", "torch"])
+    p.add_argument("--epochs", type=int, default=3, help="timed epochs (median); one more warms up")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--peak-gflops", type=float, default=225.0,
+                   help="one core's FP32 peak (225 for a Zen 5 core with AVX-512, see perf-notes)")
+    p.add_argument("--worker", nargs=4, metavar=("FRAMEWORK", "WORKLOAD", "EPOCHS", "DATA"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        fw, name, epochs, data = args.worker
+        return worker(fw, name, int(epochs), args.threads, data)
+
+    envs = [("environment as is", dict(os.environ))]
+    if "OPENBLAS_CORETYPE" in os.environ:
+        envs.append(("OPENBLAS_CORETYPE unset", {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}))
+    for label, env in envs:
+        env = {**env, "OMP_NUM_THREADS": str(args.threads), "OPENBLAS_NUM_THREADS": str(args.threads),
+               "MKL_NUM_THREADS": str(args.threads), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        core = subprocess.run([sys.executable, "-c", "import xkeras; print(xkeras._core.blas_corename())"],
+                              env=env, capture_output=True, text=True).stdout.strip()
+        print(f"\n## {label}: OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}, OpenBLAS core in use: "
+              f"{core}, threads per framework: {args.threads}\n")
+        print("| workload | framework | epoch s | step µs | GFLOP/s | % core peak | vs xkeras | GEMM floor s |"
+              " predict 10k ms | evaluate 10k ms | peak RSS MB | loss | accuracy |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for name in args.workloads:
+            x, y, xt, yt = make_data(name)
+            batch = WORKLOADS[name][2]
+            steps = -(-len(x) // batch)
+            with tempfile.NamedTemporaryFile(suffix=".npz", delete=False) as f:
+                arrays = {"x": x, "y": y, "xt": xt, "yt": yt}
+                for i, (w, b) in enumerate(make_weights(name)):
+                    arrays[f"w{i}"], arrays[f"b{i}"] = w, b
+                np.savez(f, **arrays)
+            floor = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r});"
+                                    f"from run import gemm_floor; print(gemm_floor({name!r}, {batch}, {steps}))"],
+                                   env=env, capture_output=True, text=True)
+            floor_s = float(floor.stdout.strip()) if floor.returncode == 0 else float("nan")
+            rows = {}
+            for fw in args.frameworks:
+                r = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--worker", fw, name,
+                                    str(args.epochs), f.name], env=env, capture_output=True, text=True)
+                lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+                rows[fw] = json.loads(lines[-1]) if (r.returncode == 0 and lines) else {"error": r.stderr.strip().splitlines()[-1:] }
+            os.unlink(f.name)
+            base = rows.get("xkeras", {}).get("epoch_s")
+            flops = step_flops(name, batch) * steps
+            for fw, r in rows.items():
+                if "error" in r:
+                    print(f"| {name} | {fw} | failed: {' '.join(r['error'])[:80]} |" + " |" * 11)
+                    continue
+                e = r["epoch_s"]
+                print(f"| {name} | {fw} | {e:.3f} | {e / steps * 1e6:.0f} | {flops / e / 1e9:.0f} | "
+                      f"{100 * flops / e / 1e9 / args.peak_gflops:.0f} % | {e / base:.2f}x | {floor_s:.3f} | "
+                      f"{r['predict_s'] * 1e3:.0f} | {r['evaluate_s'] * 1e3:.0f} | {r['peak_rss_mb']:.0f} | "
+                      f"{r['loss']:.4f} | {r['accuracy']:.4f} |" if base else f"| {name} | {fw} | {e:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
