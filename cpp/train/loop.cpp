@@ -1,5 +1,7 @@
 #include "train/loop.h"
 
+#include "tensor/fpenv.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -89,6 +91,7 @@ struct Throttle {  // decides when to call back into Python
 std::map<std::string, double> run_epoch(const std::map<size_t, Program>& programs, Optimizer* optimizer,
                                         const EpochData& data, size_t batch_size,
                                         const std::vector<MetricSpec>& metrics, const LoopHooks& hooks) {
+  FlushDenormals flush;
   size_t n = data.order.size(), steps = (n + batch_size - 1) / batch_size;
   double loss_sum = 0, count = 0;
   std::vector<double> totals(metrics.size(), 0.0);
@@ -128,6 +131,7 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
 
 Array run_predict(const std::map<size_t, Program>& programs, const Rows& x, size_t batch_size,
                   const LoopHooks& hooks) {
+  FlushDenormals flush;
   size_t n = x.rows, steps = (n + batch_size - 1) / batch_size;
   std::vector<long long> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = static_cast<long long>(i);
