@@ -5,7 +5,6 @@ update step (not at initialisation, not by `set_weights`). Calling a constraint,
 the same native formula. Only these built-in constraints run natively: a custom Python constraint raises
 NotImplementedError when training starts.
 """
-import inspect
 
 from xkeras import _core
 from xkeras.backend import _snake
@@ -156,14 +155,5 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = _BY_NAME.get(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+    from xkeras.saving.serialization import get_from_identifier
+    return get_from_identifier(identifier, _BY_NAME, deserialize, "constraint")

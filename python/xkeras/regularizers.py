@@ -3,7 +3,6 @@
 A penalty is built from native ops, so when `Layer.losses` is read inside fit's recorded step it becomes
 part of the replayed loss graph (gradients included) and is computed natively in every batch.
 """
-import inspect
 import math
 
 import numpy as np
@@ -126,14 +125,5 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = _BY_NAME.get(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
+    from xkeras.saving.serialization import get_from_identifier
+    return get_from_identifier(identifier, _BY_NAME, deserialize, "regularizer")

@@ -398,6 +398,7 @@ class Optimizer:
                   "ema_overwrite_frequency": self.ema_overwrite_frequency,
                   "loss_scale_factor": self.loss_scale_factor,
                   "gradient_accumulation_steps": self.gradient_accumulation_steps}
+        config.update({name: getattr(self, name) for name in self._hyperparameters})  # Keras' order: base, then own
         if self.decay:
             config["decay"] = self.decay  # tf.keras 2 power scheduling, kept on a round trip
         return config

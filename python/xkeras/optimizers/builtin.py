@@ -28,9 +28,6 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
-
 
 class RMSprop(Optimizer):
     """RMSprop: `v = rho*v + (1-rho)*g^2; w -= lr*g / sqrt(v + eps)` (centered: `v - a^2`; optional momentum)."""
@@ -47,10 +44,6 @@ class RMSprop(Optimizer):
                                                   gradient_accumulation_steps, name))
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
-    def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                "centered": self.centered}
-
 
 class Adam(Optimizer):
     """Adam: bias-corrected first and second moments (`amsgrad`: the running maximum of the second)."""
@@ -66,10 +59,6 @@ class Adam(Optimizer):
                                                   ema_momentum, ema_overwrite_frequency, loss_scale_factor,
                                                   gradient_accumulation_steps, name))
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
@@ -103,10 +92,6 @@ class Adagrad(Optimizer):
                                                   gradient_accumulation_steps, name))
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
-    def get_config(self):
-        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
-
 
 class Adadelta(Optimizer):
     """Adadelta: steps scaled by the ratio of running RMS of updates and of gradients."""
@@ -121,9 +106,6 @@ class Adadelta(Optimizer):
                                                   ema_momentum, ema_overwrite_frequency, loss_scale_factor,
                                                   gradient_accumulation_steps, name))
         self.rho, self.epsilon = rho, epsilon
-
-    def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
 class Adamax(Optimizer):
@@ -140,9 +122,6 @@ class Adamax(Optimizer):
                                                   gradient_accumulation_steps, name))
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
-
 
 class Nadam(Optimizer):
     """Nadam: Adam with Nesterov momentum (Keras 3's momentum schedule `u_t = beta_1 * (1 - 0.5 * 0.96^t)`)."""
@@ -157,9 +136,6 @@ class Nadam(Optimizer):
                                                   ema_momentum, ema_overwrite_frequency, loss_scale_factor,
                                                   gradient_accumulation_steps, name))
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 class Lion(Optimizer):
@@ -179,5 +155,3 @@ class Lion(Optimizer):
             raise ValueError("Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer degenerates to "
                              f"SignSGD. Received: beta_1={beta_1}.")
 
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}

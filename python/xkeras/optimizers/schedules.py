@@ -54,6 +54,26 @@ def _positive_steps(name, value):
         raise ValueError(f"Argument `{name}` must be > 0. Received: {name}={value}")
 
 
+# ExponentialDecay and InverseTimeDecay take the same four arguments.
+def _init_decay(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
+    self.initial_learning_rate = initial_learning_rate
+    self.decay_steps = decay_steps
+    self.decay_rate = decay_rate
+    self.staircase = staircase
+    self.name = name
+    _positive_steps("decay_steps", decay_steps)
+
+
+def _decay_native_fields(self):
+    return {"initial_learning_rate": float(self.initial_learning_rate), "decay_steps": float(self.decay_steps),
+            "decay_rate": float(self.decay_rate), "staircase": bool(self.staircase)}
+
+
+def _decay_config(self):
+    return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
 class ExponentialDecay(LearningRateSchedule):
     """A `LearningRateSchedule` that uses an exponential decay schedule.
 
@@ -63,20 +83,10 @@ class ExponentialDecay(LearningRateSchedule):
     _kind = "exponential_decay"
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _positive_steps("decay_steps", decay_steps)
+        _init_decay(self, initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
-    def _native_fields(self):
-        return {"initial_learning_rate": float(self.initial_learning_rate), "decay_steps": float(self.decay_steps),
-                "decay_rate": float(self.decay_rate), "staircase": bool(self.staircase)}
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    _native_fields = _decay_native_fields
+    get_config = _decay_config
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -144,20 +154,10 @@ class InverseTimeDecay(LearningRateSchedule):
     _kind = "inverse_time_decay"
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _positive_steps("decay_steps", decay_steps)
+        _init_decay(self, initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
-    def _native_fields(self):
-        return {"initial_learning_rate": float(self.initial_learning_rate), "decay_steps": float(self.decay_steps),
-                "decay_rate": float(self.decay_rate), "staircase": bool(self.staircase)}
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    _native_fields = _decay_native_fields
+    get_config = _decay_config
 
 
 class CosineDecay(LearningRateSchedule):

@@ -325,3 +325,18 @@ def build_from_config(obj, build_config):
     if hasattr(obj, "_maybe_build"):
         return obj._maybe_build(tuple(shape))
     return obj.build(tuple(shape))
+
+
+def get_from_identifier(identifier, by_name, deserialize, kind):
+    """The `get()` of regularizers and constraints: None, a name, a config dict, a class or an instance."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = by_name.get(identifier)
+    else:
+        obj = identifier
+    if callable(obj):
+        return obj() if inspect.isclass(obj) else obj
+    raise ValueError(f"Could not interpret {kind} identifier: {identifier}")
