@@ -119,10 +119,10 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release r;
     return transpose(t, axes.value_or(std::vector<int>{}));
   }, py::arg("x"), py::arg("axes") = py::none());
-  m.def("broadcast_to", [](py::handle x, Shape shape) {
+  m.def("broadcast_to", [](py::handle x, std::vector<size_t> shape) {
     Tensor t = as_tensor(x);
     py::gil_scoped_release r;
-    return broadcast_to(t, shape);
+    return broadcast_to(t, Shape(shape.begin(), shape.end()));
   }, py::arg("x"), py::arg("shape"));
   m.def("dense", [](py::handle x, py::handle w, py::handle b) {
     Tensor tx = as_tensor(x), tw = as_tensor(w), tb = b.is_none() ? Tensor() : as_tensor(b);

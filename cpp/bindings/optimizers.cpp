@@ -158,7 +158,7 @@ void init_optimizers(py::module_& m) {
       .def("finalize_variable_values", &Optimizer::finalize_variable_values)
       .def("state_layout", [](Optimizer& opt) {
             std::vector<std::tuple<std::string, long, std::vector<size_t>>> out;
-            for (auto& [name, index, a] : state_of(opt)) out.emplace_back(name, index, to_shape(a->shape()));
+            for (auto& [name, index, a] : state_of(opt)) out.emplace_back(name, index, std::vector<size_t>(a->shape().begin(), a->shape().end()));
             return out;
           }, "[(slot name, variable index or -1, shape)] of the state in Keras' order")
       .def("state", [](Optimizer& opt) {

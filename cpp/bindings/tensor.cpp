@@ -83,7 +83,10 @@ class PyTraceRecorder {
 
 void init_tensor(py::module_& m) {
   py::class_<Tensor>(m, "Tensor", "An immutable float32 value, possibly part of a recorded computation.")
-      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
+      .def_property_readonly("shape", [](const Tensor& t) {
+            const auto& s = t.value().shape();
+            return py::tuple(py::cast(std::vector<size_t>(s.begin(), s.end())));
+          })
       .def_property_readonly("ndim", &Tensor::ndim)
       .def_property_readonly("size", &Tensor::size)
       .def_property_readonly("dtype", [](const Tensor&) { return std::string("float32"); })

@@ -12,7 +12,7 @@ namespace {
 std::pair<Shape, Shape> reduced_shapes(const Shape& s, const std::optional<std::vector<int>>& axes,
                                        bool keepdims, const char* op) {
   int rank = static_cast<int>(s.size());
-  std::vector<bool> reduce(s.size(), !axes.has_value());
+  xt::svector<char, 8> reduce(s.size(), !axes.has_value());  // no heap allocation on replay
   if (axes)
     for (int a : *axes) {
       if (a < -rank || a >= rank)

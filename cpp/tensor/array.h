@@ -12,7 +12,7 @@
 namespace xk {
 
 using Array = xt::xarray<float>;
-using Shape = std::vector<size_t>;
+using Shape = xt::svector<size_t, 4>;  // small-buffer: no heap allocation up to rank 4
 
 template <class S>
 Shape to_shape(const S& s) { return Shape(s.begin(), s.end()); }
