@@ -17,7 +17,8 @@ inline float softplus_f(float v) { return v > 0.f ? v + std::log1p(std::exp(-v))
 }  // namespace
 
 Tensor relu(const Tensor& x) {
-  return unary("relu", x, [](float v) { return v > 0.f ? v : 0.f; },
+  // `v < 0 ? 0 : v` lets NaN through, as max(x, 0) does in TensorFlow: a diverged model must show loss nan.
+  return unary("relu", x, [](float v) { return v < 0.f ? 0.f : v; },
                [](float v, float) { return v > 0.f ? 1.f : 0.f; });
 }
 
