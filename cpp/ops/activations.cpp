@@ -118,6 +118,7 @@ AxisView axis_view(const Shape& s, int axis, const char* op) {
 
 // y = softmax or log_softmax of x along the view's axis.
 void softmax_kernel(const float* x, float* y, AxisView v, bool log_form) {
+  if (v.n == 0) return;  // an empty axis: nothing to normalize (and no xs[0] to read)
   for (size_t o = 0; o < v.outer; ++o)
     for (size_t i = 0; i < v.inner; ++i) {
       const float* xs = x + o * v.n * v.inner + i;

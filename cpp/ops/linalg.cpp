@@ -13,6 +13,13 @@ struct MatmulDims {
   Shape out;
 };
 
+// The product of s[0, end): the row count of a (..., k) array, also when k is 0 (no size / k).
+size_t leading(const Shape& s, size_t end) {
+  size_t p = 1;
+  for (size_t i = 0; i < end; ++i) p *= s[i];
+  return p;
+}
+
 MatmulDims matmul_dims(const Shape& a, const Shape& b) {
   auto bad = [&](const std::string& why) {
     fail("matmul", why + " Received: a.shape=" + shape_str(a) + ", b.shape=" + shape_str(b));
@@ -25,14 +32,14 @@ MatmulDims matmul_dims(const Shape& a, const Shape& b) {
   d.k = ka;
   d.n = b.size() == 1 ? 1 : b.back();
   if (b.size() <= 2) {  // (..., m, k) @ (k, n): one GEMM over all leading rows
-    d.m = numel(a) / ka;
+    d.m = leading(a, a.size() - 1);
     d.out.assign(a.begin(), a.end() - 1);
   } else {
     if (a.size() != b.size() || !std::equal(a.begin(), a.end() - 2, b.begin()))
       bad("Batched matmul needs equal leading (batch) axes.");
     d.b_shared = false;
     d.m = a.size() == 1 ? 1 : a[a.size() - 2];
-    d.batch = numel(a) / (d.m * ka);
+    d.batch = leading(a, a.size() - 2);
     d.out.assign(a.begin(), a.end() - 1);
   }
   if (b.size() > 1) d.out.push_back(d.n);
@@ -89,7 +96,7 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias) {
       "dense", inputs,
       [](Node& self) {
         const Array &in = self.in(0), &w = self.in(1);
-        size_t k = w.shape()[0], n = w.shape()[1], m = in.size() / k;
+        size_t k = w.shape()[0], n = w.shape()[1], m = leading(to_shape(in.shape()), in.dimension() - 1);
         Shape out = to_shape(in.shape());
         out.back() = n;
         ensure_shape(self.value, out);
@@ -103,7 +110,7 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias) {
       },
       [](Node& self) {
         const Array &in = self.in(0), &w = self.in(1);
-        size_t k = w.shape()[0], n = w.shape()[1], m = in.size() / k;
+        size_t k = w.shape()[0], n = w.shape()[1], m = leading(to_shape(in.shape()), in.dimension() - 1);
         const float* g = self.grad.data();
         if (self.needs(1)) {  // dW = x^T g
           float beta = grad_beta(*self.inputs[1]);

@@ -68,6 +68,9 @@ size_t class_index(float label, size_t c, const char* op) {
   if (!(label >= 0.f) || label >= static_cast<float>(c) || label != std::floor(label)) {
     std::ostringstream value;  // "7" as TF prints it, not std::to_string's "7.000000"; "1.5" stays "1.5"
     value << label;
+    if (label >= 0.f && label < static_cast<float>(c))  // in range, but fractional
+      fail(op, "Received a label value of " + value.str() + " which is not an integer. Labels must be integer "
+                   "class indices in [0, " + std::to_string(c) + ").");
     fail(op, "Received a label value of " + value.str() + " which is outside the valid range of [0, " +
                  std::to_string(c) + "). Labels must be integers in [0, num_classes).");
   }

@@ -277,7 +277,8 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str):
         if identifier not in _BY_NAME:
-            raise ValueError(f"Could not interpret initializer identifier: {identifier}")
+            raise ValueError(f"Could not interpret initializer identifier: {identifier}. "
+                             f"Valid names: {sorted(n for n in _BY_NAME if n.islower() and n != 'initializer')}")
         return _BY_NAME[identifier]()
     if isinstance(identifier, dict):
         return deserialize(identifier)

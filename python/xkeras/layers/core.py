@@ -77,6 +77,9 @@ class Dense(Layer):
                                         name="bias")
 
     def call(self, inputs, training=None):
+        if len(inputs.shape) < 2:
+            raise ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: expected min_ndim=2, "
+                             f"found ndim={len(inputs.shape)}. Full shape received: {tuple(inputs.shape)}")
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 "
                              f"of input shape to have value {self.kernel.shape[0]}, but received input with "

@@ -118,6 +118,9 @@ class Layer:
                              f"length {len(weights)}, but the layer was expecting {len(params)} weights.")
         for p, w in zip(params, weights):
             w = np.asarray(w)
+            if w.dtype.kind not in "fiub":
+                raise ValueError(f"Layer {self.name} weight {p.path} must be a numeric array. Received: an array "
+                                 f"of dtype {w.dtype} and shape {tuple(w.shape)}")
             if tuple(w.shape) != tuple(p.shape):
                 raise ValueError(f"Layer {self.name} weight shape {tuple(p.shape)} is not compatible with "
                                  f"provided weight shape {tuple(w.shape)}.")

@@ -142,6 +142,8 @@ class Sequential(Model):
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
+        if self._input_layer is not None:
+            self._check_input_rank(tuple(inputs.shape))
         x = inputs
         for layer in self._layers:
             x = layer(x, training=training)
@@ -153,6 +155,15 @@ class Sequential(Model):
             self.build((None,) + tuple(shape)[1:])
         return self.call(inputs if hasattr(inputs, "shape") and not isinstance(inputs, np.ndarray)
                          else np.asarray(inputs, np.float32), training=bool(training))
+
+    def _check_input_rank(self, shape):
+        """As Keras' Functional input check: the rank must match the Input's (or differ by a trailing 1)."""
+        expected = self._input_layer.batch_shape
+        if len(shape) == len(expected) or (len(shape) == len(expected) + 1 and shape[-1] == 1) or (
+                len(shape) == len(expected) - 1 and expected[-1] == 1):
+            return
+        raise ValueError(f"Invalid input shape for the input of Sequential model '{self.name}'. Expected shape "
+                         f"{expected}, but input has incompatible shape {(None,) + tuple(shape)[1:]}")
 
     @property
     def input_shape(self):

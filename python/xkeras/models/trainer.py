@@ -6,6 +6,7 @@ for the callbacks' hooks (batch hooks only when a callback overrides them; the p
 at its own refresh interval).
 """
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -24,6 +25,16 @@ class Trainer:
         self._programs = {}
         self._compile_metrics = []
         self._metric_objs = None
+        # A recorded Program has one set of placeholder and node buffers, and training updates the weights in
+        # place: two threads replaying (or recording) this model's steps at once would overwrite each other's
+        # batches. Recording and replay hold this lock; a thread waiting for it waits without the GIL
+        # (threading locks release it), and the holder may re-enter (a callback calling predict).
+        self._replay_lock = threading.RLock()
+
+    def _replay(self, run, *args):
+        """_core.run_epoch / run_predict under the model's replay lock."""
+        with self._replay_lock:
+            return run(*args)
 
     # ---- compile -------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -60,9 +71,12 @@ class Trainer:
         return self._metric_objs
 
     def _compute_loss(self, y, y_pred, sample_weight):
-        loss = self._loss_obj(y, y_pred, sample_weight)
-        for extra in self.losses:
-            loss = _core.add(loss, extra)
+        extras = self.losses
+        if self._loss_obj is None and not extras:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        loss = None if self._loss_obj is None else self._loss_obj(y, y_pred, sample_weight)
+        for extra in extras:
+            loss = extra if loss is None else _core.add(loss, extra)
         return loss
 
     def _program(self, kind, batch_size, x_tail, y_tail=None, with_sw=False):
@@ -93,7 +107,8 @@ class Trainer:
 
     def _build_optimizer(self):
         # Builds the optimizer once and hands it each variable's constraint (applied natively per step).
-        self.optimizer._track(self.trainable_weights)
+        with self._replay_lock:
+            self.optimizer._track(self.trainable_weights)
 
     def _programs_for(self, kind, n, batch_size, x, y=None, with_sw=False):
         sizes = {min(batch_size, n)}
@@ -101,7 +116,8 @@ class Trainer:
             sizes.add(n % batch_size)
         x_tail = tuple(x.shape[1:])
         y_tail = None if y is None else tuple(y.shape[1:])
-        return {s: self._program(kind, s, x_tail, y_tail, with_sw) for s in sizes}
+        with self._replay_lock:
+            return {s: self._program(kind, s, x_tail, y_tail, with_sw) for s in sizes}
 
     # ---- fit -----------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -109,6 +125,15 @@ class Trainer:
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
             validation_freq=1):
         self._assert_compiled()
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool):
+            raise TypeError(f"`epochs` must be an integer. Received: epochs={epochs!r}")
+        if epochs < 0:
+            raise ValueError(f"`epochs` must be a non-negative integer. Received: epochs={epochs}")
+        if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                            or len(validation_data) not in (2, 3)):
+            raise ValueError("`validation_data` should be a tuple `(x_val, y_val)` or `(x_val, y_val, "
+                             f"val_sample_weight)`. Received: validation_data={_describe(validation_data)}")
+        _positive_int(validation_freq, "validation_freq")
         x, y = _as_data(x, "x"), _as_labels(y)
         _check_same_rows(x, y)
         user_batch_size = batch_size
@@ -150,6 +175,7 @@ class Trainer:
         every_batch = cbs.has_train_batch_hooks
         cbs.on_train_begin()
         done, order = 0, None  # batches of the current pass already run (steps_per_epoch continues a pass)
+        nan_warned = False
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch  # set by BackupAndRestore
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
@@ -157,13 +183,18 @@ class Trainer:
                 order = _shuffled(n, batch_size, shuffle)
             rows, done = _epoch_rows(order, n, batch_size, done, per_epoch, steps)
             hook = self._batch_hook(cbs, "train", every_batch) if (every_batch or cbs.progbar) else None
-            logs = _core.run_epoch(programs, self.optimizer._native, tx, ty, tsw, rows, batch_size, specs, hook,
-                                   every_batch, 0.05)
+            logs = self._replay(_core.run_epoch, programs, self.optimizer._native, tx, ty, tsw, rows, batch_size,
+                                specs, hook, every_batch, 0.05)
             logs = dict(logs)
             if val is not None and (epoch + 1) % validation_freq == 0:  # as Keras, even after stop_training
                 val_logs = self._evaluate_arrays(*val, cbs)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             logs = pythonify_logs(logs)
+            if not nan_warned and not math.isfinite(logs.get("loss", 0.0)):
+                nan_warned = True
+                warnings.warn(f"Epoch {epoch + 1}: the loss is {logs['loss']}. Training diverged (learning rate too "
+                              "high?) or the data holds NaN/inf values; the weights are probably NaN now. "
+                              "`keras.callbacks.TerminateOnNaN()` stops fit at the first such batch.", stacklevel=2)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -201,7 +232,7 @@ class Trainer:
         cbs.on_test_begin()
         hook = self._batch_hook(cbs, "test", every) if (every or cbs.progbar) else None
         specs = [m.native_spec() for m in self._resolve_metrics(y.shape, self.output_shape)]
-        logs = _core.run_epoch(programs, None, x, y, sw, None, batch_size, specs, hook, every, 0.05)
+        logs = self._replay(_core.run_epoch, programs, None, x, y, sw, None, batch_size, specs, hook, every, 0.05)
         logs = pythonify_logs(logs)
         cbs.on_test_end(logs)
         return logs
@@ -249,7 +280,7 @@ class Trainer:
             out = self._predict_batches(programs, x, batch_size, cbs)
         else:
             hook = self._batch_hook(cbs, "predict", False) if cbs.progbar else None
-            out = _core.run_predict(programs, x, batch_size, hook, False, 0.05).numpy()
+            out = self._replay(_core.run_predict, programs, x, batch_size, hook, False, 0.05).numpy()
             out = np.array(out)  # a writable array the caller owns
         cbs.on_predict_end()
         return out
@@ -259,7 +290,8 @@ class Trainer:
         for batch, start in enumerate(range(0, len(x), batch_size)):
             cbs.on_predict_batch_begin(batch)
             rows = x[start:start + batch_size]
-            outs.append(np.array(_core.run_predict(programs, rows, batch_size, None, False, 0.05).numpy()))
+            out = self._replay(_core.run_predict, programs, rows, batch_size, None, False, 0.05)
+            outs.append(np.array(out.numpy()))
             cbs.on_predict_batch_end(batch, {"outputs": outs[-1]})
             if self.stop_predicting:
                 break
@@ -274,7 +306,8 @@ class Trainer:
         programs = self._programs_for("train", len(x), len(x), x, y, sw is not None)
         self._build_optimizer()
         specs = [m.native_spec() for m in self._resolve_metrics(y.shape, self.output_shape)]
-        logs = _core.run_epoch(programs, self.optimizer._native, x, y, sw, None, len(x), specs, None, False, 0.05)
+        logs = self._replay(_core.run_epoch, programs, self.optimizer._native, x, y, sw, None, len(x), specs, None,
+                            False, 0.05)
         return self._format_eval(pythonify_logs(logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -283,7 +316,7 @@ class Trainer:
         sw = _sample_weights(y, sample_weight, None, len(x))
         programs = self._programs_for("test", len(x), len(x), x, y, sw is not None)
         specs = [m.native_spec() for m in self._resolve_metrics(y.shape, self.output_shape)]
-        logs = _core.run_epoch(programs, None, x, y, sw, None, len(x), specs, None, False, 0.05)
+        logs = self._replay(_core.run_epoch, programs, None, x, y, sw, None, len(x), specs, None, False, 0.05)
         return self._format_eval(pythonify_logs(logs), return_dict)
 
     def predict_on_batch(self, x):
@@ -295,12 +328,16 @@ def _as_data(x, what):
         raise ValueError(f"Expected `{what}` to be an array. Received: None")
     if hasattr(x, "to_numpy"):  # pandas
         x = x.to_numpy()
-    a = np.asarray(x)
+    try:
+        a = np.asarray(x)
+    except ValueError as e:  # a ragged list
+        raise ValueError(f"Expected `{what}` to be a rectangular array (every sample of the same shape). "
+                         f"Received: {what} of type {type(x).__name__} that NumPy cannot stack: {e}") from None
     if a.dtype.kind not in "fiub":
         raise TypeError(f"Expected numeric data for `{what}`, received an array of dtype {a.dtype}.")
+    if a.ndim == 0:  # (before ascontiguousarray, which makes it 1-D)
+        raise ValueError(f"Expected `{what}` to have a batch axis. Received a scalar: {what}={x!r}")
     a = np.ascontiguousarray(a, dtype=np.float32)
-    if a.ndim == 0:
-        raise ValueError(f"Expected `{what}` to have a batch axis. Received a scalar.")
     if len(a) == 0:
         raise ValueError(f"Expected `{what}` to contain at least one sample. Received shape {a.shape}.")
     if not np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)) and not np.isfinite(a).all():
@@ -312,6 +349,14 @@ def _as_labels(y):
     if y is None:
         raise ValueError("Expected `y` (targets) for training/evaluation. Received: None")
     return _as_data(y, "y")
+
+
+def _describe(value):
+    if hasattr(value, "shape"):
+        return f"{type(value).__name__} of shape {tuple(value.shape)}"
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return repr(value)[:100]
 
 
 def _check_same_rows(x, y):

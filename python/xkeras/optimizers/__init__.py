@@ -30,6 +30,9 @@ def get(identifier):
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
+        if identifier.lower() not in ALL_OBJECTS_DICT or identifier.lower() == "optimizer":
+            raise ValueError(f"Could not interpret optimizer identifier: {identifier}. "
+                             f"Valid names: {sorted(n for n in ALL_OBJECTS_DICT if n != 'optimizer')}")
         obj = deserialize({"class_name": identifier, "config": {}})
     else:
         obj = identifier

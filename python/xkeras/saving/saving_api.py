@@ -93,6 +93,9 @@ def save_weights(model, filepath, overwrite=True, **kwargs):
 def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     filepath = _path(filepath)
     by_name = kwargs.pop("by_name", False)
+    if not os.path.isfile(filepath):
+        raise FileNotFoundError(f"File not found: filepath={filepath}. Please ensure the weights file exists and "
+                                "is readable.")
     if filepath.endswith(".keras"):
         if not zipfile.is_zipfile(filepath):
             raise ValueError(f"The file {filepath} is not a valid `.keras` zip file.")
