@@ -20,6 +20,7 @@ void gather_rows(const Rows& src, const std::vector<long long>& order, size_t be
   if (dst.value.size() != n * row)
     fail("fit", "a batch of " + std::to_string(n) + " rows of " + std::to_string(row) +
                     " values does not fit the recorded input of shape " + shape_str(dst.value.shape()));
+  if (row == 0) return;  // zero-width samples: nothing to copy (memcpy from a null buffer is undefined)
   float* out = dst.value.data();
   for (size_t i = 0; i < n; ++i)
     std::memcpy(out + i * row, src.data + order[begin + i] * row, row * sizeof(float));
