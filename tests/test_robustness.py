@@ -13,6 +13,7 @@ import pytest
 
 import xkeras as keras
 from xkeras import _core
+from gil_probe import ticks_while
 
 L = keras.layers
 
@@ -194,24 +195,10 @@ def test_predict_releases_the_gil(big_data):
     x, _ = big_data
     model = wide_model()
     model.predict(x[:64], verbose=0)
-    ticks, stop = [], threading.Event()
-
-    def counter():
-        while not stop.is_set():
-            ticks.append(time.perf_counter())
-            time.sleep(0.001)
-
-    t = threading.Thread(target=counter)
-    t.start()
-    start = time.perf_counter()
-    model.predict(x[:10000], batch_size=32, verbose=0)
-    elapsed = time.perf_counter() - start
-    stop.set()
-    t.join()
-    during = [s for s in ticks if start <= s <= start + elapsed]
+    during, elapsed = ticks_while(lambda: model.predict(x[:10000], batch_size=32, verbose=0))
     assert elapsed > 0.2, elapsed
     # A thread that could not run while predict holds the GIL would tick only at hook points (none here).
-    assert len(during) > 0.3 * elapsed / 0.0012, (len(during), elapsed)
+    assert during > 0.3 * elapsed / 0.0012, (during, elapsed)
 
 
 # ---- determinism ----------------------------------------------------------------------------------------------

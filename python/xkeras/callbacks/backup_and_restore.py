@@ -10,6 +10,7 @@ import shutil
 import types
 
 from xkeras.callbacks.callback import Callback
+from xkeras.callbacks.model_checkpoint import count_batch_for_save
 from xkeras.saving.atomic import write_atomically
 
 
@@ -69,14 +70,7 @@ class BackupAndRestore(Callback):
             self._save_model()
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch <= self._last_batch_seen:  # a new epoch
-            add = batch + 1
-        else:
-            add = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
+        if count_batch_for_save(self, batch):
             self._save_model()
 
     def _save_model(self):

@@ -51,16 +51,7 @@ class ModelCheckpoint(MonitorCallback):
             self._save_model(epoch, None, logs)
 
     def _should_save_on_batch(self, batch):
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            add = batch + 1  # a new epoch: batches are zero-indexed
-        else:
-            add = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
+        return count_batch_for_save(self, batch)
 
     def _should_save_model(self, epoch, logs, filepath):
         if not self.save_best_only:
@@ -110,3 +101,18 @@ class ModelCheckpoint(MonitorCallback):
             return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
         except KeyError as e:
             raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". Reason: {e}') from None
+
+
+def count_batch_for_save(callback, batch):
+    """An integer `save_freq` counts batches across epochs (Keras' rule); True when a save is due.
+
+    Uses `callback._last_batch_seen` and `callback._batches_seen_since_last_saving`.
+    """
+    last = callback._last_batch_seen
+    add = batch + 1 if last is None or batch <= last else batch - last  # a new epoch restarts at batch 0
+    callback._batches_seen_since_last_saving += add
+    callback._last_batch_seen = batch
+    if callback._batches_seen_since_last_saving >= callback.save_freq:
+        callback._batches_seen_since_last_saving = 0
+        return True
+    return False
