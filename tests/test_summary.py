@@ -229,3 +229,52 @@ def test_colour_terminal_output(keras, capsys, cols80, monkeypatch):
                      **counts_of(model), show_trainable=True)
     ours = capsys.readouterr().out
     assert "\x1b[" in ref and ours == ref
+
+
+# ---------------------------------------------------------------- in Jupyter
+
+def run_notebook_cell(source, tmp_path, monkeypatch):
+    """Executes a one-cell notebook in a fresh kernel of this interpreter; returns the cell's outputs."""
+    import json
+    import sys
+
+    import nbformat
+    from nbclient import NotebookClient
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps(
+        {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "Python 3 (xkeras tests)", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.delenv("COLUMNS", raising=False)  # as in a kernel started by a Jupyter server
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return nb.cells[0].outputs
+
+
+def test_summary_in_jupyter_is_the_keras_table(tmp_path, monkeypatch):
+    import html
+    import re
+    outputs = run_notebook_cell(
+        "import xkeras as keras\n"
+        "model = keras.Sequential([keras.Input(shape=[28, 28]), keras.layers.Flatten(),\n"
+        "    keras.layers.Dense(300, activation='relu'), keras.layers.Dense(100, activation='relu'),\n"
+        "    keras.layers.Dense(10, activation='softmax')])\n"
+        "model.summary()\n"
+        "model.summary(print_fn=print)", tmp_path, monkeypatch)
+    # rich shows each part as HTML (what Jupyter renders) with a text/plain fallback, exactly as
+    # Keras does in a kernel; both must read as the terminal table at Keras' 76 columns.
+    shown = [o for o in outputs if o.output_type == "display_data"]
+    assert len(shown) == 5 and all(o.data["text/plain"].strip() for o in shown)
+    pages = "".join(o.data["text/html"] for o in shown)
+    plain = "".join(o.data["text/plain"] for o in shown)
+    assert "\x1b" not in pages and "&#" not in pages
+    for text in (html.unescape(re.sub(r"<[^>]+>", "", pages)), re.sub(r"\x1b\[[0-9;]*m", "", plain)):
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert lines == FASHION_MLP.splitlines()
+    assert "\x1b[38;5;34m266,610\x1b[0m" in plain  # coloured as in a terminal, as Keras
+    # print_fn gets the plain table, and nothing else is displayed (Keras adds an empty HTML block)
+    printed = [o for o in outputs if o.output_type == "stream"]
+    assert len(outputs) == 6 and [o.text for o in printed] == [FASHION_MLP + "\n"]

@@ -129,9 +129,13 @@ def print_summary(
         table.add_row(*cells)
 
     if print_fn:
-        console = rich.console.Console(
-            highlight=False, force_terminal=False, color_system=None
-        )
+        plain = dict(highlight=False, force_terminal=False, color_system=None)
+        console = rich.console.Console(**plain)
+        if console.is_jupyter:
+            # Capture only: a Jupyter console would also display an empty HTML block (Keras does).
+            console = rich.console.Console(
+                **plain, force_jupyter=False, width=console.width
+            )
         console.begin_capture()
     else:
         console = rich.console.Console(highlight=False)
