@@ -9,7 +9,7 @@ import types as _types
 
 from xkeras import _core  # noqa: F401
 from xkeras import (activations, backend, callbacks, constraints, datasets, initializers, layers, losses,  # noqa: F401
-                    metrics, models, ops, optimizers, regularizers, utils)
+                    metrics, models, ops, optimizers, regularizers, utils, wrappers)
 from xkeras._tensor import GradientTape, Tensor, Variable, convert_to_tensor  # noqa: F401
 from xkeras.layers import Input  # noqa: F401
 from xkeras.models import Model, Sequential  # noqa: F401

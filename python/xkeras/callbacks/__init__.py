@@ -9,6 +9,7 @@ from xkeras.callbacks.lambda_callback import LambdaCallback  # noqa: F401
 from xkeras.callbacks.learning_rate_scheduler import LearningRateScheduler  # noqa: F401
 from xkeras.callbacks.model_checkpoint import ModelCheckpoint  # noqa: F401
 from xkeras.callbacks.monitor_callback import MonitorCallback  # noqa: F401
+from xkeras.callbacks.optuna_pruning import OptunaPruningCallback  # noqa: F401
 from xkeras.callbacks.progbar_logger import ProgbarLogger  # noqa: F401
 from xkeras.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau  # noqa: F401
 from xkeras.callbacks.terminate_on_nan import TerminateOnNaN  # noqa: F401

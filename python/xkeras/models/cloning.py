@@ -36,6 +36,8 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     clone_ = Sequential(layers, name=model.name, trainable=model.trainable)
     if not clone_.built and model.built and model._build_shape is not None:
         clone_.build(model._build_shape)
+    if getattr(model, "compiled", False):  # as Keras: the clone is compiled the same way
+        clone_.compile_from_config(model.get_compile_config())
     return clone_
 
 

@@ -38,6 +38,10 @@ class Model(Trainer, Layer):
         return [None for _ in self.layers]
 
     # ---- saving (xkeras/saving) ----------------------------------------------------------------
+    def __reduce__(self):  # pickle and copy.deepcopy go through the .keras format (models/pickling.py)
+        from xkeras.models.pickling import reduce_model
+        return reduce_model(self)
+
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         from xkeras.saving import save_model
         save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
