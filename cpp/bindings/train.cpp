@@ -4,6 +4,7 @@
 
 #include "bindings/convert.h"
 #include "train/loop.h"
+#include "train/monitor.h"
 
 namespace xk {
 
@@ -59,10 +60,10 @@ Rows rows_of(const FloatArray& a, size_t n, const char* what) {
 }  // namespace
 
 void init_train(py::module_& m) {
-  py::class_<Program>(m, "Program")
+  py::class_<Program>(m, "Program", py::dynamic_attr())  // the trainer keeps the output layers on it
       .def(py::init([](std::shared_ptr<Trace> trace, Tensor x, std::optional<Tensor> y,
                        std::optional<Tensor> sw, Tensor y_pred, std::optional<Tensor> loss,
-                       std::vector<Tensor> variables) {
+                       std::vector<Tensor> variables, std::vector<Tensor> outputs) {
              Program p;
              p.trace = std::move(trace);
              p.x = x;
@@ -71,10 +72,28 @@ void init_train(py::module_& m) {
              p.y_pred = y_pred;
              p.loss = loss.value_or(Tensor());
              for (auto& v : variables) p.variables.push_back(v.node());
+             for (auto& o : outputs) p.outputs.push_back(o.node());
              return p;
            }),
            py::arg("trace"), py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("y_pred"),
-           py::arg("loss"), py::arg("variables"));
+           py::arg("loss"), py::arg("variables"), py::arg("outputs") = std::vector<Tensor>());
+
+  py::class_<StepMonitor>(m, "StepMonitor")
+      .def(py::init<long long, size_t, size_t>(), py::arg("every_n"), py::arg("num_variables"),
+           py::arg("num_outputs"))
+      .def_property_readonly("columns", &StepMonitor::columns)
+      .def("take", [](StepMonitor& s) {
+            size_t rows = 0;
+            std::vector<double> v = s.take(rows);
+            py::array_t<double> out({rows, s.columns()});
+            std::copy(v.begin(), v.end(), out.mutable_data());
+            return out;
+          }, "The rows recorded since the last call, as a (rows, columns) float64 array.");
+  m.def("last_gradient", [](const Tensor& variable) -> py::object {
+          const Node& n = *variable.node();
+          if (n.grad_fresh || n.grad.size() != n.value.size()) return py::none();
+          return array_to_numpy(n.grad);
+        }, py::arg("variable"), "A copy of the variable's gradient from the last backward pass, or None.");
 
   py::enum_<MetricKind>(m, "MetricKind")
       .value("sparse_categorical_accuracy", MetricKind::sparse_categorical_accuracy)
@@ -91,18 +110,23 @@ void init_train(py::module_& m) {
   m.def("run_epoch",
         [](const std::map<size_t, Program>& programs, Optimizer* optimizer, const FloatArray& x,
            const FloatArray& y, std::optional<FloatArray> sample_weight, py::object order, size_t batch_size,
-           const std::vector<MetricSpec>& metrics, py::object batch_hook, bool every_batch, double throttle) {
+           const std::vector<MetricSpec>& metrics, py::object batch_hook, bool every_batch, double throttle,
+           StepMonitor* monitor) {
           size_t n = x.ndim() ? static_cast<size_t>(x.shape(0)) : 0;
           EpochData data{rows_of(x, n, "x"), rows_of(y, n, "y"),
                          sample_weight ? rows_of(*sample_weight, n, "sample_weight") : Rows{},
                          order_from(order, n)};
           LoopHooks hooks = make_hooks(batch_hook, every_batch, throttle);
+          if (monitor && optimizer && batch_size) {
+            monitor->begin_epoch((data.order.size() + batch_size - 1) / batch_size, programs);
+            hooks.monitor = monitor;
+          }
           py::gil_scoped_release release;
           return run_epoch(programs, optimizer, data, batch_size, metrics, hooks);
         },
         py::arg("programs"), py::arg("optimizer"), py::arg("x"), py::arg("y"), py::arg("sample_weight"),
         py::arg("order"), py::arg("batch_size"), py::arg("metrics"), py::arg("batch_hook"),
-        py::arg("every_batch"), py::arg("throttle"));
+        py::arg("every_batch"), py::arg("throttle"), py::arg("monitor") = nullptr);
 
   m.def("run_predict",
         [](const std::map<size_t, Program>& programs, const FloatArray& x, size_t batch_size, py::object batch_hook,

@@ -1,5 +1,7 @@
 #include "train/loop.h"
 
+#include "train/monitor.h"
+
 #include "tensor/fpenv.h"
 
 #include <chrono>
@@ -112,6 +114,7 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
     p.trace->forward();
     if (optimizer) {
       backward(p.trace->nodes, p.trace->leaves, *p.loss.node());
+      if (hooks.monitor) hooks.monitor->after_backward(step, p);
       optimizer->apply(p.variables);
     }
     // Keras weights each batch's loss by its size; metrics see predictions before the update.

@@ -15,6 +15,7 @@ struct Program {
   Tensor x, y, sample_weight;    // placeholders; y and sample_weight may be empty
   Tensor y_pred, loss;           // loss may be empty (predict)
   std::vector<NodePtr> variables;  // what the optimizer updates, in model order
+  std::vector<NodePtr> outputs;    // layer outputs the gradient monitor reads (train steps)
 };
 
 // Metrics computed natively from y_pred and y; per-sample values averaged over the epoch as Keras'
@@ -40,6 +41,8 @@ struct EpochData {
   std::vector<long long> order;  // row order (a permutation when shuffling)
 };
 
+class StepMonitor;  // train/monitor.h
+
 struct LoopHooks {
   // Called (with the GIL) before/after each batch when Python callbacks want batch hooks
   // (phase 0 = begin, 1 = end). Returns true to stop (model.stop_training).
@@ -47,6 +50,7 @@ struct LoopHooks {
   bool every_batch = false;       // otherwise `batch` is only called for phase 1, throttled
   double throttle_seconds = 0.05;  // the progress bar's refresh interval
   std::function<void()> check_interrupt;  // raises (through C++) on Ctrl-C; called every ~50 ms
+  StepMonitor* monitor = nullptr;  // the gradient monitor, if a callback asked for one
 };
 
 // Runs one pass over the data: training if `optimizer` is given, else evaluation.

@@ -1,5 +1,6 @@
 """The Layer base class: Keras 3's build/call/get_config lifecycle over native Variables."""
 import inspect
+import threading
 
 import numpy as np
 
@@ -8,6 +9,10 @@ from xkeras._tensor import Variable, convert_to_tensor
 from xkeras.backend import unique_name
 
 _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "autocast", "dtype"}
+
+# `.outputs` is a list while fit records a step on this thread: every layer call appends (layer, output)
+# to it (the gradient monitor's taps).
+recording = threading.local()
 
 
 class Layer:
@@ -171,6 +176,9 @@ class Layer:
             kwargs["training"] = bool(training) if training is not None else False
         self._losses = []
         out = self.call(inputs, *args, **kwargs)
+        taps = getattr(recording, "outputs", None)
+        if taps is not None:
+            taps.append((self, out))
         if self.activity_regularizer is not None:
             from xkeras import ops
             batch = float(out.shape[0]) if out.shape else 1.0

@@ -13,6 +13,8 @@ import numpy as np
 
 from xkeras import _core, losses as losses_mod, metrics as metrics_mod, optimizers as optimizers_mod
 from xkeras.callbacks.callback_list import CallbackList, pythonify_logs
+from xkeras.callbacks.gradient_monitor import attach_gradient_monitor, layer_outputs
+from xkeras.layers import layer as layer_mod
 
 
 class Trainer:
@@ -89,19 +91,25 @@ class Trainer:
             self.build((None,) + tuple(x_tail))
         state = [w.numpy() for w in self.non_trainable_weights]  # recording must not move BN statistics
         rec = _core.TraceRecorder()
-        with rec:
-            x = _core.constant(np.zeros((batch_size,) + x_tail, np.float32))
-            y_pred = self(x, training=(kind == "train"))
-            y = sw = loss = None
-            if kind != "predict":
-                y = _core.constant(np.zeros((batch_size,) + y_tail, np.float32))
-                sw = _core.constant(np.ones((batch_size,), np.float32)) if with_sw else None
-                loss = self._compute_loss(y, y_pred, sw)
+        taps = layer_mod.recording.outputs = [] if kind == "train" else None
+        try:
+            with rec:
+                x = _core.constant(np.zeros((batch_size,) + x_tail, np.float32))
+                y_pred = self(x, training=(kind == "train"))
+                y = sw = loss = None
+                if kind != "predict":
+                    y = _core.constant(np.zeros((batch_size,) + y_tail, np.float32))
+                    sw = _core.constant(np.ones((batch_size,), np.float32)) if with_sw else None
+                    loss = self._compute_loss(y, y_pred, sw)
+        finally:
+            layer_mod.recording.outputs = None
         trace = rec.finish()
         for w, v in zip(self.non_trainable_weights, state):
             w.assign(v)
         variables = [w._handle for w in self.trainable_weights]
-        prog = _core.Program(trace, x, y, sw, y_pred, loss, variables)
+        output_layers, outputs = layer_outputs(self, taps or [])
+        prog = _core.Program(trace, x, y, sw, y_pred, loss, variables, outputs)
+        prog.output_layers = output_layers  # for the gradient monitor
         self._programs[key] = prog
         return prog
 
@@ -171,6 +179,7 @@ class Trainer:
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=epochs, steps=per_epoch)
         tx, ty, tsw = x, y, sw  # float32 C-contiguous: the native loop reads them in place
+        monitor = attach_gradient_monitor(cbs.callbacks, programs)  # None unless a GradientMonitor is given
         logs = {}
         every_batch = cbs.has_train_batch_hooks
         cbs.on_train_begin()
@@ -184,7 +193,7 @@ class Trainer:
             rows, done = _epoch_rows(order, n, batch_size, done, per_epoch, steps)
             hook = self._batch_hook(cbs, "train", every_batch) if (every_batch or cbs.progbar) else None
             logs = self._replay(_core.run_epoch, programs, self.optimizer._native, tx, ty, tsw, rows, batch_size,
-                                specs, hook, every_batch, 0.05)
+                                specs, hook, every_batch, 0.05, monitor)
             logs = dict(logs)
             if val is not None and (epoch + 1) % validation_freq == 0:  # as Keras, even after stop_training
                 val_logs = self._evaluate_arrays(*val, cbs)

@@ -5,6 +5,7 @@ import numpy as np
 
 from xkeras import _core
 from xkeras.utils.fold import fold_batch_normalization  # noqa: F401
+from xkeras.utils.gradient_flow import plot_gradient_flow  # noqa: F401
 from xkeras.utils.lr_finder import find_learning_rate  # noqa: F401
 from xkeras.utils.model_visualization import model_to_dot, plot_model  # noqa: F401
 from xkeras.utils.progbar import Progbar  # noqa: F401
