@@ -77,6 +77,42 @@ double metric_sum(const MetricSpec& m, const Array& pred, const Node& labels) {
   return s;
 }
 
+// Plain SGD is fused into the weight-gradient GEMM (W += -lr * x^T g, see Node::fused_sgd_step) for each
+// kernel that exactly one dense op of the program consumes: nothing else then needs its gradient.
+// The RAII holder turns fusion off again however the epoch ends.
+class FusedSgd {
+ public:
+  FusedSgd(const std::map<size_t, Program>& programs, Optimizer* optimizer) {
+    if (!optimizer || !optimizer->can_fuse_sgd()) return;
+    for (auto& [size, p] : programs) {
+      std::map<Node*, std::pair<int, bool>> uses;  // variable -> (consumers, consumed as a dense kernel)
+      for (auto& node : p.trace->nodes)
+        for (size_t i = 0; i < node->inputs.size(); ++i) {
+          auto& u = uses[node->inputs[i].get()];
+          ++u.first;
+          u.second = std::strcmp(node->op, "dense") == 0 && i == 1;
+        }
+      auto& fused = by_size_[size];
+      for (auto& v : p.variables)
+        if (v->trainable && uses[v.get()] == std::make_pair(1, true)) fused.push_back(v.get());
+    }
+  }
+  ~FusedSgd() {
+    for (auto& [size, vars] : by_size_)
+      for (Node* v : vars) v->fused_sgd_step = 0.f, v->fused_sgd_done = false;
+  }
+  // Before each step's backward pass: this step's rate on the program's fused kernels.
+  void arm(size_t batch, const Optimizer& optimizer) {
+    auto it = by_size_.find(batch);
+    if (it == by_size_.end()) return;
+    float step = -static_cast<float>(optimizer.current_learning_rate());
+    for (Node* v : it->second) v->fused_sgd_step = step;
+  }
+
+ private:
+  std::map<size_t, std::vector<Node*>> by_size_;
+};
+
 struct Throttle {  // decides when to call back into Python
   Clock::time_point last_hook = Clock::now(), last_signal_check = Clock::now();
   bool due(Clock::time_point& last, double seconds) {
@@ -102,6 +138,7 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
     for (size_t k = 0; k < metrics.size(); ++k) logs[metrics[k].name] = count ? totals[k] / count : 0.0;
   };
   Throttle throttle;
+  FusedSgd fused(programs, optimizer);
   for (size_t step = 0; step < steps; ++step) {
     size_t begin = step * batch_size, bn = std::min(batch_size, n - begin);
     if (hooks.batch && hooks.every_batch && hooks.batch(0, static_cast<long long>(step), logs)) break;
@@ -111,6 +148,7 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
     if (data.sample_weight.data && p.sample_weight) gather_rows(data.sample_weight, data.order, begin, bn, *p.sample_weight.node());
     p.trace->forward();
     if (optimizer) {
+      fused.arm(bn, *optimizer);
       backward(p.trace->nodes, p.trace->leaves, *p.loss.node());
       optimizer->apply(p.variables);
     }
