@@ -6,9 +6,22 @@
 #include <cmath>
 #include <cstring>
 
+// An allocation probe for tests and benchmarks (benchmarks/alloc_probe.c, loaded with LD_PRELOAD): when
+// present it is told when a step's native work starts and ends, and counts the heap allocations between.
+extern "C" void xkeras_alloc_probe(int active) __attribute__((weak));
+
 namespace xk {
 
 namespace {
+
+class AllocProbe {  // brackets the native part of one step (never the Python hooks)
+ public:
+  explicit AllocProbe(bool on = true) : on_(on && xkeras_alloc_probe) { if (on_) xkeras_alloc_probe(1); }
+  ~AllocProbe() { if (on_) xkeras_alloc_probe(0); }
+
+ private:
+  bool on_;
+};
 
 using Clock = std::chrono::steady_clock;
 
@@ -142,20 +155,23 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
   for (size_t step = 0; step < steps; ++step) {
     size_t begin = step * batch_size, bn = std::min(batch_size, n - begin);
     if (hooks.batch && hooks.every_batch && hooks.batch(0, static_cast<long long>(step), logs)) break;
-    const Program& p = program_for(programs, bn);
-    gather_rows(data.x, data.order, begin, bn, *p.x.node());
-    gather_rows(data.y, data.order, begin, bn, *p.y.node());
-    if (data.sample_weight.data && p.sample_weight) gather_rows(data.sample_weight, data.order, begin, bn, *p.sample_weight.node());
-    p.trace->forward();
-    if (optimizer) {
-      fused.arm(bn, *optimizer);
-      backward(p.trace->nodes, p.trace->leaves, *p.loss.node());
-      optimizer->apply(p.variables);
+    {
+      AllocProbe probe;
+      const Program& p = program_for(programs, bn);
+      gather_rows(data.x, data.order, begin, bn, *p.x.node());
+      gather_rows(data.y, data.order, begin, bn, *p.y.node());
+      if (data.sample_weight.data && p.sample_weight) gather_rows(data.sample_weight, data.order, begin, bn, *p.sample_weight.node());
+      p.trace->forward();
+      if (optimizer) {
+        fused.arm(bn, *optimizer);
+        backward(p.trace->nodes, p.trace->leaves, *p.loss.node());
+        optimizer->apply(p.variables);
+      }
+      // Keras weights each batch's loss by its size; metrics see predictions before the update.
+      loss_sum += static_cast<double>(*p.loss.value().data()) * bn;
+      count += bn;
+      for (size_t k = 0; k < metrics.size(); ++k) totals[k] += metric_sum(metrics[k], p.y_pred.value(), *p.y.node());
     }
-    // Keras weights each batch's loss by its size; metrics see predictions before the update.
-    loss_sum += static_cast<double>(*p.loss.value().data()) * bn;
-    count += bn;
-    for (size_t k = 0; k < metrics.size(); ++k) totals[k] += metric_sum(metrics[k], p.y_pred.value(), *p.y.node());
     bool last = step + 1 == steps;
     if (hooks.batch && (hooks.every_batch || last || throttle.due(throttle.last_hook, hooks.throttle_seconds))) {
       fill_logs();
@@ -179,17 +195,20 @@ Array run_predict(const std::map<size_t, Program>& programs, const Rows& x, size
   Throttle throttle;
   for (size_t step = 0; step < steps; ++step) {
     size_t begin = step * batch_size, bn = std::min(batch_size, n - begin);
-    const Program& p = program_for(programs, bn);
-    gather_rows(x, order, begin, bn, *p.x.node());
-    p.trace->forward();
-    const Array& y = p.y_pred.value();
-    if (step == 0) {
-      Shape s = to_shape(y.shape());
-      s[0] = n;
-      out = Array::from_shape(s);
-      out_row = row_size(y);
+    {
+      const Program& p = program_for(programs, bn);
+      AllocProbe probe(step > 0);  // the first step allocates the output
+      gather_rows(x, order, begin, bn, *p.x.node());
+      p.trace->forward();
+      const Array& y = p.y_pred.value();
+      if (step == 0) {
+        Shape s = to_shape(y.shape());
+        s[0] = n;
+        out = Array::from_shape(s);
+        out_row = row_size(y);
+      }
+      std::memcpy(out.data() + begin * out_row, y.data(), bn * out_row * sizeof(float));
     }
-    std::memcpy(out.data() + begin * out_row, y.data(), bn * out_row * sizeof(float));
     bool last = step + 1 == steps;
     if (hooks.batch && (hooks.every_batch || last || throttle.due(throttle.last_hook, hooks.throttle_seconds))) {
       if (hooks.batch(1, static_cast<long long>(step), {})) break;
