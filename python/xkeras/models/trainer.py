@@ -340,7 +340,8 @@ def _as_data(x, what):
     a = np.ascontiguousarray(a, dtype=np.float32)
     if len(a) == 0:
         raise ValueError(f"Expected `{what}` to contain at least one sample. Received shape {a.shape}.")
-    if not np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)) and not np.isfinite(a).all():
+    # A float32 sum is finite only if every value is (NaN/inf propagate); if it overflows, look closer.
+    if not np.isfinite(np.add.reduce(a, axis=None)) and not np.isfinite(a).all():
         warnings.warn(f"`{what}` contains NaN or inf values.", stacklevel=3)
     return a
 
