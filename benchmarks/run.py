@@ -79,7 +79,7 @@ def worker(framework, name, epochs, threads, data_file):
     x, y, xt, yt = d["x"], d["y"], d["xt"], d["yt"]
     weights = [(d[f"w{i}"], d[f"b{i}"]) for i in range(len(layer_sizes(name)) - 1)]
     batch, opt, bn = WORKLOADS[name][2], WORKLOADS[name][3], WORKLOADS[name][4]
-    run = {"xkeras": run_keras_like, "keras": run_keras_like, "torch": run_torch}[framework]
+    run = {"xkeras": run_keras_like, "xkeras-openblas": run_keras_like, "keras": run_keras_like, "torch": run_torch}[framework]
     result = run(framework, name, x, y, xt, yt, weights, batch, opt, bn, epochs, threads)
     import resource
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -87,10 +87,13 @@ def worker(framework, name, epochs, threads, data_file):
 
 
 def run_keras_like(framework, name, x, y, xt, yt, weights, batch, opt, bn, epochs, threads):
-    if framework == "xkeras":
+    if framework.startswith("xkeras"):
         import xkeras as keras
         keras._core.set_blas_threads(threads)
-        info = {"gemm_engine": f"OpenBLAS ({keras._core.blas_corename()})"}
+        if framework == "xkeras-openblas":
+            keras._core.set_gemm_engine("openblas")
+        engine = keras._core.gemm_engine()
+        info = {"gemm_engine": f"OpenBLAS ({keras._core.blas_corename()})" if engine == "openblas" else "oneDNN"}
     else:
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -179,16 +182,59 @@ def run_torch(framework, name, x, y, xt, yt, weights, batch, opt, bn, epochs, th
 
 # ---- the parent: run everything and print the table --------------------------------------------
 
-def gemm_floor(name, batch, steps):
+def gemm_floor(name, batch, steps, engine):
+    """Seconds per epoch in the step's GEMMs alone, in `engine`, buffers shared as in the real step."""
     import xkeras
     xkeras._core.set_blas_threads(1)
-    return xkeras._core.time_gemms(step_gemms(name, batch), 50) * steps
+    xkeras._core.set_gemm_engine(engine)
+    fused = WORKLOADS[name][3] == "sgd"  # plain SGD adds the update into W inside the dW GEMM
+    return xkeras._core.time_dense_step(layer_sizes(name), batch, fused, 300) * steps
+
+
+FRAMEWORK_ENGINE = {"xkeras": "onednn", "xkeras-openblas": "openblas"}
+
+
+def print_targets(results, peak):
+    """The issue's targets, each with the measured value and whether it is met."""
+    def epoch(rows, fw):
+        return rows.get(fw, {}).get("epoch_s")
+    lines = []
+    if "mlp32" in results:
+        rows, floors, flops = results["mlp32"]
+        x = epoch(rows, "xkeras")
+        if x:
+            lines.append(("mlp32 >= 65 % of one core's peak", f"{100 * flops / x / 1e9 / peak:.0f} %", flops / x / 1e9 / peak >= 0.65))
+            if floors.get("xkeras"):
+                lines.append(("mlp32 within 1.15x of the GEMM floor", f"{x / floors['xkeras']:.2f}x", x / floors["xkeras"] <= 1.15))
+            for fw, want in (("torch", 2.0), ("keras", 4.0)):
+                if epoch(rows, fw):
+                    lines.append((f"mlp32 >= {want:g}x faster than {fw}", f"{epoch(rows, fw) / x:.2f}x", epoch(rows, fw) / x >= want))
+    if "deep_bn32" in results:
+        rows, _, _ = results["deep_bn32"]
+        x = epoch(rows, "xkeras")
+        for fw in ("torch", "keras"):
+            if x and epoch(rows, fw):
+                lines.append((f"deep_bn32 >= 3.5x faster than {fw}", f"{epoch(rows, fw) / x:.2f}x", epoch(rows, fw) / x >= 3.5))
+    for name, (rows, _, _) in results.items():
+        x, t = rows.get("xkeras", {}), rows.get("torch", {})
+        if "predict_s" in x and "predict_s" in t:
+            lines.append((f"{name} predict >= 2x torch", f"{t['predict_s'] / x['predict_s']:.2f}x", t["predict_s"] / x["predict_s"] >= 2))
+        if "peak_rss_mb" in x and "peak_rss_mb" in t:
+            lines.append((f"{name} peak RSS <= torch's", f"{x['peak_rss_mb']:.0f} vs {t['peak_rss_mb']:.0f} MB",
+                          x["peak_rss_mb"] <= t["peak_rss_mb"]))
+    if lines:
+        print("\n| target | measured | met |\n|---|---|---|")
+        for what, value, ok in lines:
+            print(f"| {what} | {value} | {'yes' if ok else 'NO'} |")
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workloads", nargs="*", default=list(WORKLOADS))
-    p.add_argument("--frameworks", nargs="*", default=["xkeras", "keras", "torch"])
+    p.add_argument("--frameworks", nargs="*", default=["xkeras", "xkeras-openblas", "keras", "torch"],
+                   help="xkeras uses its default GEMM engine (oneDNN when built with it), xkeras-openblas OpenBLAS")
+    p.add_argument("--also-coretype", metavar="CORE",
+                   help="when OPENBLAS_CORETYPE is unset, add a table with it set to CORE (e.g. Haswell)")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs (median); one more warms up")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--peak-gflops", type=float, default=225.0,
@@ -202,6 +248,11 @@ def main():
     envs = [("environment as is", dict(os.environ))]
     if "OPENBLAS_CORETYPE" in os.environ:
         envs.append(("OPENBLAS_CORETYPE unset", {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}))
+    elif args.also_coretype:
+        envs.append((f"OPENBLAS_CORETYPE={args.also_coretype}", {**os.environ, "OPENBLAS_CORETYPE": args.also_coretype}))
+    else:
+        print("OPENBLAS_CORETYPE is unset here, so 'as is' and 'unset' are the same table "
+              "(--also-coretype Haswell adds one with the variable set).")
     for label, env in envs:
         env = {**env, "OMP_NUM_THREADS": str(args.threads), "OPENBLAS_NUM_THREADS": str(args.threads),
                "MKL_NUM_THREADS": str(args.threads), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -209,9 +260,10 @@ def main():
                               env=env, capture_output=True, text=True).stdout.strip()
         print(f"\n## {label}: OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}, OpenBLAS core in use: "
               f"{core}, threads per framework: {args.threads}\n")
-        print("| workload | framework | epoch s | step µs | GFLOP/s | % core peak | vs xkeras | GEMM floor s |"
+        print("| workload | framework | epoch s | step µs | GFLOP/s | % core peak | vs xkeras | GEMM floor s | vs floor |"
               " predict 10k ms | evaluate 10k ms | peak RSS MB | loss | accuracy |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        results = {}
         for name in args.workloads:
             x, y, xt, yt = make_data(name)
             batch = WORKLOADS[name][2]
@@ -221,10 +273,14 @@ def main():
                 for i, (w, b) in enumerate(make_weights(name)):
                     arrays[f"w{i}"], arrays[f"b{i}"] = w, b
                 np.savez(f, **arrays)
-            floor = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r});"
-                                    f"from run import gemm_floor; print(gemm_floor({name!r}, {batch}, {steps}))"],
-                                   env=env, capture_output=True, text=True)
-            floor_s = float(floor.stdout.strip()) if floor.returncode == 0 else float("nan")
+            floors = {}
+            for fw, engine in FRAMEWORK_ENGINE.items():
+                if fw not in args.frameworks:
+                    continue
+                floor = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r});"
+                                        f"from run import gemm_floor; print(gemm_floor({name!r}, {batch}, {steps}, {engine!r}))"],
+                                       env=env, capture_output=True, text=True)
+                floors[fw] = float(floor.stdout.strip()) if floor.returncode == 0 else float("nan")
             rows = {}
             for fw in args.frameworks:
                 r = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--worker", fw, name,
@@ -239,10 +295,14 @@ def main():
                     print(f"| {name} | {fw} | failed: {' '.join(r['error'])[:80]} |" + " |" * 11)
                     continue
                 e = r["epoch_s"]
+                floor_s = floors.get(fw)
+                floor_cols = f"{floor_s:.3f} | {e / floor_s:.2f}x" if floor_s else " | "
                 print(f"| {name} | {fw} | {e:.3f} | {e / steps * 1e6:.0f} | {flops / e / 1e9:.0f} | "
-                      f"{100 * flops / e / 1e9 / args.peak_gflops:.0f} % | {e / base:.2f}x | {floor_s:.3f} | "
+                      f"{100 * flops / e / 1e9 / args.peak_gflops:.0f} % | {e / base:.2f}x | {floor_cols} | "
                       f"{r['predict_s'] * 1e3:.0f} | {r['evaluate_s'] * 1e3:.0f} | {r['peak_rss_mb']:.0f} | "
                       f"{r['loss']:.4f} | {r['accuracy']:.4f} |" if base else f"| {name} | {fw} | {e:.3f} |")
+            results[name] = (rows, floors, flops)
+        print_targets(results, args.peak_gflops)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,10 @@ struct Node {
   std::vector<Array> scratch;      // per-op buffers reused across replays
   NodePtr logits;                  // softmax/sigmoid outputs keep their pre-activation (Keras' _keras_logits)
   bool logits_softmax = false;     // which activation produced `logits`
+  // Plain SGD fused into the weight-gradient GEMM (train/loop.cpp): while nonzero, the one op consuming
+  // this variable adds fused_sgd_step * dL/dvalue to its value instead of writing grad, and sets done.
+  float fused_sgd_step = 0.f;
+  bool fused_sgd_done = false;
 
   const Array& in(size_t i) const { return inputs[i]->value; }
   bool needs(size_t i) const { return inputs[i]->requires_grad; }

@@ -156,6 +156,9 @@ void init_ops(py::module_& m) {
   m.def("set_blas_threads", &set_blas_threads);
   m.def("blas_threads", &blas_threads);
   m.def("blas_corename", &blas_corename);
+  m.def("set_gemm_engine", &set_gemm_engine, py::arg("name"));
+  m.def("gemm_engine", &gemm_engine);
+  m.def("gemm_engines", &gemm_engines);
   // ---- normalization and noise layers' ops ----
   auto opt_tensor = [](py::handle h) { return h.is_none() ? Tensor() : as_tensor(h); };
   m.def("batch_normalization", [opt_tensor](py::handle x, py::handle gamma, py::handle beta, py::handle moving_mean,

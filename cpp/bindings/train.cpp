@@ -111,12 +111,13 @@ void init_train(py::module_& m) {
         [](const std::map<size_t, Program>& programs, Optimizer* optimizer, const FloatArray& x,
            const FloatArray& y, std::optional<FloatArray> sample_weight, py::object order, size_t batch_size,
            const std::vector<MetricSpec>& metrics, py::object batch_hook, bool every_batch, double throttle,
-           StepMonitor* monitor) {
+           StepMonitor* monitor, bool keep_gradients) {
           size_t n = x.ndim() ? static_cast<size_t>(x.shape(0)) : 0;
           EpochData data{rows_of(x, n, "x"), rows_of(y, n, "y"),
                          sample_weight ? rows_of(*sample_weight, n, "sample_weight") : Rows{},
                          order_from(order, n)};
           LoopHooks hooks = make_hooks(batch_hook, every_batch, throttle);
+          hooks.keep_gradients = keep_gradients;
           if (monitor && optimizer && batch_size) {
             monitor->begin_epoch((data.order.size() + batch_size - 1) / batch_size, programs);
             hooks.monitor = monitor;
@@ -126,7 +127,7 @@ void init_train(py::module_& m) {
         },
         py::arg("programs"), py::arg("optimizer"), py::arg("x"), py::arg("y"), py::arg("sample_weight"),
         py::arg("order"), py::arg("batch_size"), py::arg("metrics"), py::arg("batch_hook"),
-        py::arg("every_batch"), py::arg("throttle"), py::arg("monitor") = nullptr);
+        py::arg("every_batch"), py::arg("throttle"), py::arg("monitor") = nullptr, py::arg("keep_gradients") = false);
 
   m.def("run_predict",
         [](const std::map<size_t, Program>& programs, const FloatArray& x, size_t batch_size, py::object batch_hook,

@@ -112,9 +112,9 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias) {
         const Array &in = self.in(0), &w = self.in(1);
         size_t k = w.shape()[0], n = w.shape()[1], m = leading(to_shape(in.shape()), in.dimension() - 1);
         const float* g = self.grad.data();
-        if (self.needs(1)) {  // dW = x^T g
-          float beta = grad_beta(*self.inputs[1]);
-          gemm(true, false, k, n, m, 1.f, in.data(), k, g, n, beta, self.inputs[1]->grad.data(), n);
+        if (self.needs(0)) {  // dx = g W^T (first: a fused update below changes W)
+          float beta = grad_beta(*self.inputs[0]);
+          gemm(false, true, m, k, n, 1.f, g, n, w.data(), n, beta, self.inputs[0]->grad.data(), k);
         }
         if (self.inputs.size() > 2 && self.needs(2)) {  // db = column sums of g
           float beta = grad_beta(*self.inputs[2]);
@@ -123,9 +123,13 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias) {
           for (size_t i = 0; i < m; ++i)
             for (size_t j = 0; j < n; ++j) db[j] += g[i * n + j];
         }
-        if (self.needs(0)) {  // dx = g W^T
-          float beta = grad_beta(*self.inputs[0]);
-          gemm(false, true, m, k, n, 1.f, g, n, w.data(), n, beta, self.inputs[0]->grad.data(), k);
+        Node& kernel = *self.inputs[1];
+        if (kernel.fused_sgd_step != 0.f) {  // plain SGD: W += step * x^T g, no gradient buffer
+          gemm(true, false, k, n, m, kernel.fused_sgd_step, in.data(), k, g, n, 1.f, kernel.value.data(), n);
+          kernel.fused_sgd_done = true;
+        } else if (self.needs(1)) {  // dW = x^T g
+          float beta = grad_beta(kernel);
+          gemm(true, false, k, n, m, 1.f, in.data(), k, g, n, beta, kernel.grad.data(), n);
         }
       });
 }

@@ -76,6 +76,11 @@ double Optimizer::current_learning_rate() const {
   return lr;
 }
 
+bool Optimizer::can_fuse_sgd() {
+  slot_layout();
+  return is_plain_sgd() && clipnorm <= 0 && clipvalue <= 0 && global_clipnorm <= 0 && !use_weight_decay && !use_ema;
+}
+
 void Optimizer::clip_gradients() {
   auto grad_of = [&](size_t k) -> Node& { return *variables[active_[k]].node; };
   auto scratch = [&](size_t k) {
@@ -120,7 +125,12 @@ void Optimizer::apply(const std::vector<NodePtr>& nodes) {
   grads_.clear();
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = *nodes[i];
-    if (!n.trainable || n.grad_fresh) continue;  // frozen, or no gradient reached it this step
+    if (!n.trainable || (n.grad_fresh && !n.fused_sgd_done)) continue;  // frozen, or no gradient this step
+    if (n.fused_sgd_done) {  // updated already inside its op (can_fuse_sgd): constraints still apply
+      active_.push_back(index[i]);
+      grads_.push_back(nullptr);
+      continue;
+    }
     if (!shapes_equal(n.grad.shape(), n.value.shape()))
       fail("optimizer", "gradient of shape " + shape_str(n.grad.shape()) + " for variable '" + n.name +
                             "' of shape " + shape_str(n.value.shape()));
@@ -144,6 +154,10 @@ void Optimizer::apply(const std::vector<NodePtr>& nodes) {
   std::array<float*, kMaxSlots> s{};
   for (size_t k = 0; k < active_.size(); ++k) {
     OptimizerVariable& v = variables[active_[k]];
+    if (!grads_[k]) {
+      v.node->fused_sgd_done = false;
+      continue;
+    }
     for (size_t j = 0; j < v.slots.size(); ++j) s[j] = v.slots[j].data();
     update(v.node->value.data(), grads_[k], s.data(), v.node->value.size());
   }

@@ -38,6 +38,9 @@ class Optimizer {
   void finalize_variable_values();
   // The rate the next step will use: schedule(iterations) or learning_rate, then tf.keras 2's `decay`.
   double current_learning_rate() const;
+  // True when a step is plain SGD (no momentum, clipping, weight decay or EMA): the loop may then fuse
+  // w -= lr * g into the ops that produce g (Node::fused_sgd_step); apply() skips those updates.
+  bool can_fuse_sgd();
   OptimizerVariable& variable(const NodePtr& node);  // a built variable; fails for an unknown one
 
   // Keras' slot names per variable and how they are grouped in `optimizer.variables` (§6.4): slots of
@@ -63,6 +66,7 @@ class Optimizer {
  protected:
   virtual std::vector<std::vector<std::string>> slot_groups() const { return {}; }
   virtual float slot_initial_value() const { return 0.f; }
+  virtual bool is_plain_sgd() const { return false; }
   // Called once per step before the updates, with the step's rate and t = iterations + 1.
   virtual void begin_step(double lr, long long t) {}
   // The update rule on n contiguous floats; `s` holds this variable's slots in slot_names() order.

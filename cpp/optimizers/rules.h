@@ -18,6 +18,7 @@ class SGD : public Optimizer {
  protected:
   void begin_step(double lr, long long t) override;
   void update(float* w, const float* g, float* const* s, size_t n) override;
+  bool is_plain_sgd() const override { return !has_slot("momentum"); }
 
  private:
   float lr_ = 0, momentum_ = 0;

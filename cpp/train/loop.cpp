@@ -8,9 +8,22 @@
 #include <cmath>
 #include <cstring>
 
+// An allocation probe for tests and benchmarks (benchmarks/alloc_probe.c, loaded with LD_PRELOAD): when
+// present it is told when a step's native work starts and ends, and counts the heap allocations between.
+extern "C" void xkeras_alloc_probe(int active) __attribute__((weak));
+
 namespace xk {
 
 namespace {
+
+class AllocProbe {  // brackets the native part of one step (never the Python hooks)
+ public:
+  explicit AllocProbe(bool on = true) : on_(on && xkeras_alloc_probe) { if (on_) xkeras_alloc_probe(1); }
+  ~AllocProbe() { if (on_) xkeras_alloc_probe(0); }
+
+ private:
+  bool on_;
+};
 
 using Clock = std::chrono::steady_clock;
 
@@ -79,6 +92,42 @@ double metric_sum(const MetricSpec& m, const Array& pred, const Node& labels) {
   return s;
 }
 
+// Plain SGD is fused into the weight-gradient GEMM (W += -lr * x^T g, see Node::fused_sgd_step) for each
+// kernel that exactly one dense op of the program consumes: nothing else then needs its gradient.
+// The RAII holder turns fusion off again however the epoch ends.
+class FusedSgd {
+ public:
+  FusedSgd(const std::map<size_t, Program>& programs, Optimizer* optimizer) {
+    if (!optimizer || !optimizer->can_fuse_sgd()) return;
+    for (auto& [size, p] : programs) {
+      std::map<Node*, std::pair<int, bool>> uses;  // variable -> (consumers, consumed as a dense kernel)
+      for (auto& node : p.trace->nodes)
+        for (size_t i = 0; i < node->inputs.size(); ++i) {
+          auto& u = uses[node->inputs[i].get()];
+          ++u.first;
+          u.second = std::strcmp(node->op, "dense") == 0 && i == 1;
+        }
+      auto& fused = by_size_[size];
+      for (auto& v : p.variables)
+        if (v->trainable && uses[v.get()] == std::make_pair(1, true)) fused.push_back(v.get());
+    }
+  }
+  ~FusedSgd() {
+    for (auto& [size, vars] : by_size_)
+      for (Node* v : vars) v->fused_sgd_step = 0.f, v->fused_sgd_done = false;
+  }
+  // Before each step's backward pass: this step's rate on the program's fused kernels.
+  void arm(size_t batch, const Optimizer& optimizer) {
+    auto it = by_size_.find(batch);
+    if (it == by_size_.end()) return;
+    float step = -static_cast<float>(optimizer.current_learning_rate());
+    for (Node* v : it->second) v->fused_sgd_step = step;
+  }
+
+ private:
+  std::map<size_t, std::vector<Node*>> by_size_;
+};
+
 struct Throttle {  // decides when to call back into Python
   Clock::time_point last_hook = Clock::now(), last_signal_check = Clock::now();
   bool due(Clock::time_point& last, double seconds) {
@@ -104,23 +153,29 @@ std::map<std::string, double> run_epoch(const std::map<size_t, Program>& program
     for (size_t k = 0; k < metrics.size(); ++k) logs[metrics[k].name] = count ? totals[k] / count : 0.0;
   };
   Throttle throttle;
+  // Fusion leaves no gradient buffers behind: off when something reads them (monitor, TensorBoard).
+  FusedSgd fused(programs, hooks.monitor || hooks.keep_gradients ? nullptr : optimizer);
   for (size_t step = 0; step < steps; ++step) {
     size_t begin = step * batch_size, bn = std::min(batch_size, n - begin);
     if (hooks.batch && hooks.every_batch && hooks.batch(0, static_cast<long long>(step), logs)) break;
-    const Program& p = program_for(programs, bn);
-    gather_rows(data.x, data.order, begin, bn, *p.x.node());
-    gather_rows(data.y, data.order, begin, bn, *p.y.node());
-    if (data.sample_weight.data && p.sample_weight) gather_rows(data.sample_weight, data.order, begin, bn, *p.sample_weight.node());
-    p.trace->forward();
-    if (optimizer) {
-      backward(p.trace->nodes, p.trace->leaves, *p.loss.node());
-      if (hooks.monitor) hooks.monitor->after_backward(step, p);
-      optimizer->apply(p.variables);
+    {
+      AllocProbe probe;
+      const Program& p = program_for(programs, bn);
+      gather_rows(data.x, data.order, begin, bn, *p.x.node());
+      gather_rows(data.y, data.order, begin, bn, *p.y.node());
+      if (data.sample_weight.data && p.sample_weight) gather_rows(data.sample_weight, data.order, begin, bn, *p.sample_weight.node());
+      p.trace->forward();
+      if (optimizer) {
+        fused.arm(bn, *optimizer);
+        backward(p.trace->nodes, p.trace->leaves, *p.loss.node());
+        if (hooks.monitor) hooks.monitor->after_backward(step, p);
+        optimizer->apply(p.variables);
+      }
+      // Keras weights each batch's loss by its size; metrics see predictions before the update.
+      loss_sum += static_cast<double>(*p.loss.value().data()) * bn;
+      count += bn;
+      for (size_t k = 0; k < metrics.size(); ++k) totals[k] += metric_sum(metrics[k], p.y_pred.value(), *p.y.node());
     }
-    // Keras weights each batch's loss by its size; metrics see predictions before the update.
-    loss_sum += static_cast<double>(*p.loss.value().data()) * bn;
-    count += bn;
-    for (size_t k = 0; k < metrics.size(); ++k) totals[k] += metric_sum(metrics[k], p.y_pred.value(), *p.y.node());
     bool last = step + 1 == steps;
     if (hooks.batch && (hooks.every_batch || last || throttle.due(throttle.last_hook, hooks.throttle_seconds))) {
       fill_logs();
@@ -144,17 +199,20 @@ Array run_predict(const std::map<size_t, Program>& programs, const Rows& x, size
   Throttle throttle;
   for (size_t step = 0; step < steps; ++step) {
     size_t begin = step * batch_size, bn = std::min(batch_size, n - begin);
-    const Program& p = program_for(programs, bn);
-    gather_rows(x, order, begin, bn, *p.x.node());
-    p.trace->forward();
-    const Array& y = p.y_pred.value();
-    if (step == 0) {
-      Shape s = to_shape(y.shape());
-      s[0] = n;
-      out = Array::from_shape(s);
-      out_row = row_size(y);
+    {
+      const Program& p = program_for(programs, bn);
+      AllocProbe probe(step > 0);  // the first step allocates the output
+      gather_rows(x, order, begin, bn, *p.x.node());
+      p.trace->forward();
+      const Array& y = p.y_pred.value();
+      if (step == 0) {
+        Shape s = to_shape(y.shape());
+        s[0] = n;
+        out = Array::from_shape(s);
+        out_row = row_size(y);
+      }
+      std::memcpy(out.data() + begin * out_row, y.data(), bn * out_row * sizeof(float));
     }
-    std::memcpy(out.data() + begin * out_row, y.data(), bn * out_row * sizeof(float));
     bool last = step + 1 == steps;
     if (hooks.batch && (hooks.every_batch || last || throttle.due(throttle.last_hook, hooks.throttle_seconds))) {
       if (hooks.batch(1, static_cast<long long>(step), {})) break;

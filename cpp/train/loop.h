@@ -51,6 +51,7 @@ struct LoopHooks {
   double throttle_seconds = 0.05;  // the progress bar's refresh interval
   std::function<void()> check_interrupt;  // raises (through C++) on Ctrl-C; called every ~50 ms
   StepMonitor* monitor = nullptr;  // the gradient monitor, if a callback asked for one
+  bool keep_gradients = false;     // leave each step's gradients in the variables' grad buffers (no fused SGD)
 };
 
 // Runs one pass over the data: training if `optimizer` is given, else evaluation.

@@ -69,6 +69,7 @@ class TensorBoard(Callback):
         super().__init__()
         self.log_dir = str(log_dir)  # a pathlib.Path too (the course passes one)
         self.histogram_freq = histogram_freq
+        self.reads_gradients = bool(histogram_freq)  # fit then keeps the gradients in the native buffers
         self.write_graph = write_graph
         self.write_images = write_images
         self.write_steps_per_second = write_steps_per_second

@@ -180,6 +180,8 @@ class Trainer:
                            verbose=verbose, epochs=epochs, steps=per_epoch)
         tx, ty, tsw = x, y, sw  # float32 C-contiguous: the native loop reads them in place
         monitor = attach_gradient_monitor(cbs.callbacks, programs)  # None unless a GradientMonitor is given
+        # Plain SGD is fused into the weight-gradient GEMM and leaves no gradients, unless a callback reads them.
+        keep_gradients = any(getattr(cb, "reads_gradients", False) for cb in cbs.callbacks)
         logs = {}
         every_batch = cbs.has_train_batch_hooks
         cbs.on_train_begin()
@@ -193,7 +195,7 @@ class Trainer:
             rows, done = _epoch_rows(order, n, batch_size, done, per_epoch, steps)
             hook = self._batch_hook(cbs, "train", every_batch) if (every_batch or cbs.progbar) else None
             logs = self._replay(_core.run_epoch, programs, self.optimizer._native, tx, ty, tsw, rows, batch_size,
-                                specs, hook, every_batch, 0.05, monitor)
+                                specs, hook, every_batch, 0.05, monitor, keep_gradients)
             logs = dict(logs)
             if val is not None and (epoch + 1) % validation_freq == 0:  # as Keras, even after stop_training
                 val_logs = self._evaluate_arrays(*val, cbs)
@@ -349,7 +351,8 @@ def _as_data(x, what):
     a = np.ascontiguousarray(a, dtype=np.float32)
     if len(a) == 0:
         raise ValueError(f"Expected `{what}` to contain at least one sample. Received shape {a.shape}.")
-    if not np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)) and not np.isfinite(a).all():
+    # A float32 sum is finite only if every value is (NaN/inf propagate); if it overflows, look closer.
+    if not np.isfinite(np.add.reduce(a, axis=None)) and not np.isfinite(a).all():
         warnings.warn(f"`{what}` contains NaN or inf values.", stacklevel=3)
     return a
 
