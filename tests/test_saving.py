@@ -332,6 +332,8 @@ def test_corrupt_keras_files_raise(tmp_path):
     mid = data.index(b"HDF") + 200 if b"HDF" in data else len(data) // 2
     cases["flipped.keras"] = data[:mid] + bytes(b ^ 0xFF for b in data[mid:mid + 64]) + data[mid + 64:]
     cases["random.keras"] = RNG.integers(0, 256, 5000).astype(np.uint8).tobytes()
+    directory = data.index(b"PK\x01\x02")  # the central directory's "version needed": 25.5 (zipfile: NotImplemented)
+    cases["zip_version.keras"] = data[:directory + 6] + b"\xff" + data[directory + 7:]
     for name, blob in cases.items():
         open(tmp_path / name, "wb").write(blob)
     with zipfile.ZipFile(good) as z:
@@ -360,6 +362,7 @@ def test_corrupt_keras_files_raise(tmp_path):
     assert "expected" in messages["bad_shape.keras"] and "(8, 5)" in messages["bad_shape.keras"]
     assert "not valid JSON" in messages["bad_json.keras"]
     assert "config.json" in messages["no_config.keras"]
+    assert "zip_version.keras" in messages["zip_version.keras"]
 
 
 def test_corrupt_h5_files_raise_or_load(tmp_path):
@@ -392,6 +395,105 @@ def test_wrong_shapes_in_weights_file_leave_model_unchanged(tmp_path):
     with pytest.raises(ValueError, match="could not be loaded"):
         model.load_weights(tmp_path / "o.weights.h5")
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_h5_checks_pass_valid_files_and_find_what_hdf5_loops_or_stalls_on(K, tmp_path):
+    """saving/h5_check.py walks every global heap collection (where variable-length strings live) as HDF5
+    1.14.6 does, and decodes the string attributes the loaders read: the files xkeras and Keras write pass;
+    an object that would not advance the walk, or a string longer than the file, is found."""
+    from xkeras.saving.h5_check import heap_problem, string_attribute_problem, string_attributes
+    km = small_model(K)
+    km.fit(X, Y, epochs=1, verbose=0)
+    for lib, model in (("x", trained()), ("k", km)):
+        for ext in (".keras", ".h5", ".weights.h5"):
+            path = str(tmp_path / f"{lib}{ext}")
+            model.save_weights(path) if ext == ".weights.h5" else model.save(path)
+            data = zipfile.ZipFile(path).read("model.weights.h5") if ext == ".keras" else open(path, "rb").read()
+            assert b"GCOL\x01" in data, path  # each holds variable-length strings, so the walk is exercised
+            assert heap_problem(data) is None and string_attribute_problem(data) is None, path
+        names = [name for name, _, _ in string_attributes(open(tmp_path / f"{lib}.h5", "rb").read())]
+        assert names[:3] == ["model_config", "training_config", "layer_names"], names
+        assert names.count("weight_names") >= 4, names  # (dropout and flatten have no weights: float lists)
+    data = open(tmp_path / "x.h5", "rb").read()
+    first = data.index(b"GCOL\x01") + 16  # first object: index (2 bytes), refs (2), reserved (4), size (8)
+
+    def damaged(at, patch):
+        return data[:at] + patch + data[at + len(patch):]
+    assert "object 0 at offset 16 has size 0" in heap_problem(damaged(first, bytes(16)))
+    assert "has size 18446744073709551600" in heap_problem(damaged(first + 8, (2 ** 64 - 16).to_bytes(8, "little")))
+    assert "has size 100000" in heap_problem(damaged(first + 8, (100000).to_bytes(8, "little")))
+    assert "runs past the end" in heap_problem(damaged(first - 8, (len(data)).to_bytes(8, "little")))
+    assert heap_problem(data[:first - 8]) is None  # a signature cut off before its size is no collection
+    for lib in ("x", "k"):
+        data = open(tmp_path / f"{lib}.h5", "rb").read()
+        name, values, count = string_attributes(data)[2]
+        long = damaged(values + 16 * (count - 1), (2 ** 32 - 1).to_bytes(4, "little"))
+        assert f"string {count - 1} has length 4294967295" in string_attribute_problem(long)
+        many = damaged(values - 16, (10 ** 6).to_bytes(8, "little") * 2)  # the dataspace's dimension and maximum
+        assert "1000000 values run past the end" in string_attribute_problem(many), lib
+
+
+def test_malformed_configs_raise_value_errors_naming_the_file(tmp_path):
+    """A config that cannot be rebuilt raises a ValueError naming the file; as in Keras it is also a TypeError."""
+    model = trained()
+    good = str(tmp_path / "good.keras")
+    model.save(good)
+    with zipfile.ZipFile(good) as z:
+        config = json.loads(z.read("config.json"))
+    dense = ("layers", 1, "config")
+    edits = {"units_text": (*dense, "units", "many"), "units_huge": (*dense, "units", 2 ** 62),
+             "class_number": ("layers", 1, "class_name", 5), "activation_dict": (*dense, "activation", {}),
+             "initializer_list": (*dense, "kernel_initializer", [1, 2])}
+    for name, (*keys, last, value) in edits.items():
+        bad = json.loads(json.dumps(config))
+        node = bad["config"]
+        for k in keys:
+            node = node[k]
+        node[last] = value
+        path = str(tmp_path / f"{name}.keras")
+        _rewrite_zip(good, path, replace={"config.json": json.dumps(bad)})
+        with pytest.raises(ValueError) as info:
+            xkeras.models.load_model(path)
+        assert path in str(info.value) and isinstance(info.value, TypeError), (name, info.value)
+    with h5py.File(tmp_path / "m.h5", "w") as f:
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"layers": 3}}).encode()
+    with pytest.raises(ValueError, match="m.h5"):
+        xkeras.models.load_model(tmp_path / "m.h5")
+
+
+def test_weight_shapes_are_checked_before_any_data_is_read(tmp_path):
+    """A damaged dataset announcing 4 TiB is refused by its shape (Keras' messages), never read; the optimizer
+    state of the wrong shape is skipped with Keras' warning."""
+    import time
+    model = trained(bn=False)
+    before = model.get_weights()
+    model.save_weights(tmp_path / "w.weights.h5")
+    model.save(tmp_path / "m.h5")
+    huge = dict(shape=(1 << 20, 1 << 20), dtype="f4", chunks=(256, 256))  # nothing stored: the fill value
+    with h5py.File(tmp_path / "w.weights.h5", "a") as f:
+        del f["layers/dense/vars/0"]
+        f.create_dataset("layers/dense/vars/0", **huge)
+    with h5py.File(tmp_path / "m.h5", "a") as f:
+        group = f["model_weights"][model.layers[0].name]
+        name = group.attrs["weight_names"][0]
+        del group[name]
+        group.create_dataset(name, **huge)
+        opt_name = f["optimizer_weights"].attrs["weight_names"][-1]
+        del f["optimizer_weights"][opt_name]
+        f["optimizer_weights"].create_dataset(opt_name, **huge)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="shape mismatch"):
+        model.load_weights(tmp_path / "w.weights.h5")
+    with pytest.raises(ValueError, match="Shape mismatch"):
+        model.load_weights(tmp_path / "m.h5")
+    assert time.perf_counter() - start < 2
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with h5py.File(tmp_path / "m.h5", "a") as f:  # weights intact again, the optimizer state still damaged
+        del f["model_weights"][model.layers[0].name][name]
+        f["model_weights"][model.layers[0].name].create_dataset(name, data=before[0])
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        loaded = xkeras.models.load_model(tmp_path / "m.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(before, loaded.get_weights()))
 
 
 def test_lambda_is_refused_in_safe_mode(K, tmp_path):

@@ -9,20 +9,15 @@ import zipfile
 import numpy as np
 
 from xkeras.saving import state
+from xkeras.saving.h5_check import _h5py, open_h5  # noqa: F401 (open_h5 is used by pickling.py)
 from xkeras.saving.serialization import (CustomObjectScope, contains_lambda, deserialize_keras_object,
                                          refuse_lambda, serialize_keras_object)
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose file layout xkeras writes (metadata only; never read back)
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 _MAX_MEMBER = 4 << 30  # a zip member announcing more than this is refused (zip-bomb guard)
-
-
-def _h5py():
-    try:
-        import h5py
-    except ImportError as e:  # pragma: no cover - h5py is a dependency
-        raise ImportError("Saving and loading weights requires h5py: pip install h5py") from e
-    return h5py
+# What zipfile raises on a damaged archive (NotImplementedError: a damaged version or compression method).
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError)
 
 
 # ---- weights (.weights.h5 and the zip member) ----------------------------------------------------
@@ -43,15 +38,8 @@ def write_weights_h5(fileobj, model, include_optimizer=True):
     fileobj.write(buf.getvalue())
 
 
-def open_h5(source, what):
-    try:
-        return _h5py().File(source, "r")
-    except (OSError, ValueError) as e:
-        raise ValueError(f"Could not read {what}: not a valid HDF5 file (truncated or corrupt?). {e}") from None
-
-
 def _read_vars(f, path):
-    """The datasets of `<path>/vars` in index order; None when the group is missing."""
+    """The datasets of `<path>/vars` in index order, not read yet; None when the group is missing."""
     h5py = _h5py()
     key = f"{path}/vars" if path else "vars"
     if key not in f and path.startswith("layers") and "_layer_checkpoint_dependencies" in f:  # tf.keras 2.13
@@ -64,14 +52,16 @@ def _read_vars(f, path):
     out = []
     for i in range(len(group)):
         d = group[str(i)]
-        if not isinstance(d, h5py.Dataset) or d.dtype.kind not in "fiub" or d.attrs.get("dtype") == "bfloat16":
+        # Keras marks bfloat16 values with a "dtype" attribute; testing that it exists reads no string.
+        if not isinstance(d, h5py.Dataset) or d.dtype.kind not in "fiub" or "dtype" in d.attrs:
             raise ValueError(f"Unsupported entry in the weights file at '{key}/{i}': {d}")
-        out.append(np.asarray(d[()]))
+        out.append(d)
     return out
 
 
 def load_weights_from_h5(model, f, skip_mismatch=False):
-    """Checks every layer's saved variables against the model, then assigns them all (or nothing)."""
+    """Checks every layer's saved variables against the model (shapes before any data is read), then reads
+    and assigns them all, or nothing."""
     errors, plan, opt_values = [], [], None
     for path, obj in state.saveables(model):
         saved = _read_vars(f, path)
@@ -94,8 +84,9 @@ def load_weights_from_h5(model, f, skip_mismatch=False):
         raise ValueError(f"A total of {len(errors)} objects could not be loaded. Example error message for object "
                          f"{errors[0][0]!r}:\n\n{errors[0][1]}\n\nList of objects that could not be loaded:\n"
                          f"{[e[0] for e in errors]}")
-    for var, value in plan:
-        var.assign(np.asarray(value, np.float32))
+    values = [np.asarray(d[()], np.float32) for _, d in plan]
+    for (var, _), value in zip(plan, values):
+        var.assign(value)
     opt = getattr(model, "optimizer", None)
     if opt is not None and opt_values is not None and getattr(opt, "built", False):
         state.load_optimizer_variables(opt, opt_values, model.trainable_weights)
@@ -126,7 +117,7 @@ def _read_member(zf, name, filepath):
         raise ValueError(f"Refusing to expand '{name}' of {filepath}: {info.file_size} bytes announced.")
     try:
         return zf.read(name)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+    except _ZIP_ERRORS as e:
         raise ValueError(f"The `.keras` file {filepath} is corrupt: could not read '{name}'. {e}") from None
 
 
@@ -139,7 +130,7 @@ def read_keras_archive(filepath):
     else:
         try:
             zf = zipfile.ZipFile(filepath)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        except _ZIP_ERRORS as e:
             raise ValueError(f"The file {filepath} is not a valid `.keras` zip file (truncated or corrupt?): "
                              f"{e}") from None
         with zf:
@@ -180,14 +171,6 @@ def model_from_config(config, custom_objects=None, compile=True, safe_mode=True)
 def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
     config, weights = read_keras_archive(filepath)
     model = model_from_config(config, custom_objects, compile, safe_mode)
-    with open_h5(io.BytesIO(weights), f"the weights of {filepath}") as f:
-        _guarded(lambda: load_weights_from_h5(model, f), filepath)
+    with open_h5(io.BytesIO(weights), f"the weights of {filepath}", strings=False) as f:
+        load_weights_from_h5(model, f)
     return model
-
-
-def _guarded(fn, filepath):
-    """HDF5 read errors deep in a corrupt file surface as OSError/KeyError: report them as ValueError."""
-    try:
-        return fn()
-    except (OSError, KeyError, RuntimeError) as e:
-        raise ValueError(f"Could not read the weights of {filepath} (truncated or corrupt?): {e}") from None

@@ -11,7 +11,7 @@ import logging
 import numpy as np
 
 from xkeras.saving import state
-from xkeras.saving.keras_format import KERAS_VERSION, _guarded, open_h5
+from xkeras.saving.keras_format import KERAS_VERSION, open_h5
 from xkeras.saving.serialization import (CustomObjectScope, contains_lambda, deserialize_keras_object,
                                          refuse_lambda, serialize_keras_object)
 
@@ -79,16 +79,25 @@ def _write_subset(group, names, values):
 
 def _attr_list(group, name):
     if name in group.attrs:
-        raw = list(group.attrs[name])
+        raw = _names(group, name)
     else:  # long lists are chunked into name0, name1, ...
         raw, k = [], 0
         while f"{name}{k}" in group.attrs:
-            raw += list(group.attrs[f"{name}{k}"])
+            raw += _names(group, f"{name}{k}")
             k += 1
     return [n.decode("utf8") if hasattr(n, "decode") else str(n) for n in raw]
 
 
+def _names(group, name):
+    value = group.attrs[name]
+    if np.ndim(value) != 1:
+        raise ValueError(f"The '{name}' attribute of group '{group.name}' should be a list of names. "
+                         f"Received: {str(value)[:200]}")
+    return list(value)
+
+
 def _datasets(group, names):
+    """The datasets `names` of `group`, not read yet."""
     out = []
     for n in names:
         if n not in group:
@@ -96,7 +105,7 @@ def _datasets(group, names):
         d = group[n]
         if not hasattr(d, "dtype") or d.dtype.kind not in "fiub":
             raise ValueError(f"Unsupported entry '{n}' in group '{group.name}' of the weights file.")
-        out.append(np.asarray(d[()]))
+        out.append(d)
     return out
 
 
@@ -104,7 +113,10 @@ def load_weights_legacy(group, model, skip_mismatch=False):
     """Order-based loading: the i-th saved layer with weights goes to the i-th model layer with weights."""
     layers = [l for l in model.layers if l.weights]
     saved = []
-    for name in _attr_list(group, "layer_names"):
+    layer_names = _attr_list(group, "layer_names")
+    if len(set(layer_names)) != len(layer_names):
+        raise ValueError(f"The weights file lists a layer twice in 'layer_names': {layer_names}")
+    for name in layer_names:
         if name not in group:
             raise ValueError(f"The weights file lists layer '{name}' but has no group for it.")
         names = _attr_list(group[name], "weight_names")
@@ -127,8 +139,9 @@ def load_weights_legacy(group, model, skip_mismatch=False):
                 raise ValueError(f"Shape mismatch in layer #{k} (named {layer.name}) for weight {w.path}. Weight "
                                  f"expects shape {tuple(w.shape)}. Received saved weight with shape {v.shape}")
             plan.append((w, v))
-    for w, v in plan:
-        w.assign(np.asarray(v, np.float32))
+    values = [np.asarray(d[()], np.float32) for _, d in plan]  # shapes were checked before any read
+    for (w, _), v in zip(plan, values):
+        w.assign(v)
 
 
 def _json_attr(f, name, filepath):
@@ -145,7 +158,7 @@ def _json_attr(f, name, filepath):
 
 def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
     with open_h5(filepath, filepath) as f:
-        return _guarded(lambda: _load(f, filepath, custom_objects, compile, safe_mode), filepath)
+        return _load(f, filepath, custom_objects, compile, safe_mode)
 
 
 def _load(f, filepath, custom_objects, compile, safe_mode):

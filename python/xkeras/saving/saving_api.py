@@ -1,6 +1,7 @@
 """model.save / keras.models.load_model / save_weights / load_weights (keras/src/saving/saving_api.py).
 
 Every file is written to a temporary file beside the target and moved into place (atomic.py)."""
+import io
 import logging
 import os
 import zipfile
@@ -11,6 +12,35 @@ from xkeras.saving.atomic import write_atomically
 
 def _path(filepath):
     return os.fspath(filepath)
+
+
+class LoadError(ValueError, TypeError):
+    """A file that cannot be loaded: a ValueError naming the file and what is wrong. It is also a TypeError
+    because Keras raises TypeError for an unknown class or a config its class refuses, which code written
+    for Keras catches."""
+
+
+# What a damaged file's content can make the loaders raise anywhere: from rebuilding the model out of its
+# config (the file's JSON reaches constructors as any type), from compiling it, from h5py's reads.
+_CONTENT_ERRORS = (ValueError, TypeError, AttributeError, LookupError, ArithmeticError, RecursionError,
+                   MemoryError, OSError, RuntimeError)
+
+
+def _loading(filepath, load):
+    """load(), with any failure the file's content caused re-raised as a LoadError naming the file."""
+    try:
+        return load()
+    except NotImplementedError:  # a feature xkeras lacks, not a damaged file
+        raise
+    except _CONTENT_ERRORS as e:
+        if type(e) is ValueError and filepath in str(e):
+            raise
+        reason = f"{e}" if isinstance(e, (ValueError, TypeError)) and str(e) else f"{type(e).__name__}: {e}"
+        if isinstance(e, MemoryError):
+            reason = "the file asks for more memory than is available (MemoryError)"
+        elif isinstance(e, OSError):
+            reason = f"an HDF5 read failed (truncated or corrupt?): {e}"
+        raise LoadError(f"Could not load {filepath}: {reason}") from e
 
 
 def _proceed(filepath, overwrite):
@@ -66,11 +96,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if not is_dir and not os.path.isfile(filepath):
             raise ValueError(f"File not found: filepath={filepath}. Please ensure the file is an accessible "
                              "`.keras` zip file.")
-        return keras_format.load_keras(filepath, custom_objects, compile, safe_mode)
+        return _loading(filepath, lambda: keras_format.load_keras(filepath, custom_objects, compile, safe_mode))
     if filepath.endswith((".h5", ".hdf5")):
         if not os.path.isfile(filepath):
             raise ValueError(f"File not found: filepath={filepath}.")
-        return legacy_h5.load_legacy_h5(filepath, custom_objects, compile, safe_mode)
+        return _loading(filepath, lambda: legacy_h5.load_legacy_h5(filepath, custom_objects, compile, safe_mode))
     raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports V3 `.keras` files "
                      "and legacy H5 format files (`.h5` extension). Note that the legacy SavedModel format is "
                      "not supported by `load_model()` in Keras 3. In order to reload a TensorFlow SavedModel as "
@@ -96,26 +126,25 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     if not os.path.isfile(filepath):
         raise FileNotFoundError(f"File not found: filepath={filepath}. Please ensure the weights file exists and "
                                 "is readable.")
-    if filepath.endswith(".keras"):
-        if not zipfile.is_zipfile(filepath):
-            raise ValueError(f"The file {filepath} is not a valid `.keras` zip file.")
-        _, weights = keras_format.read_keras_archive(filepath)
-        import io
-        source, legacy = io.BytesIO(weights), False
-    elif filepath.endswith(".weights.h5"):
-        source, legacy = filepath, False
-    elif filepath.endswith((".h5", ".hdf5")):
-        source, legacy = filepath, True
-    else:
+    if not filepath.endswith((".keras", ".h5", ".hdf5")):
         raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports V3 `.keras` "
                          "and `.weights.h5` files, or legacy V1/V2 `.h5` files.")
+    legacy = filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5")
     if by_name and not legacy:
         raise ValueError("Invalid keyword arguments: by_name=True is only supported for legacy `.h5` files.")
     if by_name:
         raise NotImplementedError("load_weights(by_name=True) is not implemented in xkeras yet.")
-    with keras_format.open_h5(source, filepath) as f:
+    _loading(filepath, lambda: _load_weights(model, filepath, legacy, skip_mismatch))
+
+
+def _load_weights(model, filepath, legacy, skip_mismatch):
+    source = filepath
+    if filepath.endswith(".keras"):
+        if not zipfile.is_zipfile(filepath):
+            raise ValueError(f"The file {filepath} is not a valid `.keras` zip file.")
+        source = io.BytesIO(keras_format.read_keras_archive(filepath)[1])
+    with keras_format.open_h5(source, filepath, strings=legacy) as f:
         if legacy:
-            group = f["model_weights"] if "model_weights" in f else f
-            keras_format._guarded(lambda: legacy_h5.load_weights_legacy(group, model, skip_mismatch), filepath)
+            legacy_h5.load_weights_legacy(f["model_weights"] if "model_weights" in f else f, model, skip_mismatch)
         else:
-            keras_format._guarded(lambda: keras_format.load_weights_from_h5(model, f, skip_mismatch), filepath)
+            keras_format.load_weights_from_h5(model, f, skip_mismatch)

@@ -274,6 +274,9 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, module
         return {k: deserialize_keras_object(v, custom_objects, safe_mode, module_objects, search)
                 for k, v in config.items()}
     class_name = config["class_name"]
+    for key in ("class_name", "module", "registered_name"):
+        if not isinstance(config.get(key, ""), (str, type(None))):
+            raise TypeError(f"The '{key}' of an object in the config must be a string. Received: {config[key]!r}")
     inner = config.get("config")
     inner = {} if inner is None else inner
     if class_name == "__numpy__":
