@@ -195,7 +195,8 @@ def test_predict_releases_the_gil(big_data):
     x, _ = big_data
     model = wide_model()
     model.predict(x[:64], verbose=0)
-    during, elapsed = ticks_while(lambda: model.predict(x[:10000], batch_size=32, verbose=0))
+    # Three passes: with oneDNN's GEMMs one pass over 10,000 rows takes under 0.2 s.
+    during, elapsed = ticks_while(lambda: [model.predict(x[:10000], batch_size=32, verbose=0) for _ in range(3)])
     assert elapsed > 0.2, elapsed
     # A thread that could not run while predict holds the GIL would tick only at hook points (none here).
     assert during > 0.3 * elapsed / 0.0012, (during, elapsed)
