@@ -183,19 +183,20 @@ def run_torch(framework, name, x, y, xt, yt, weights, batch, opt, bn, epochs, th
 
 # ---- the parent: run everything and print the table --------------------------------------------
 
-def gemm_floor(name, batch, steps, engine, forward_only=False):
+def gemm_floor(name, batch, steps, engine, forward_only=False, threads=1):
     """Seconds per epoch in the step's GEMMs alone, in `engine`, buffers shared as in the real step
     (`forward_only`: the forward products, the floor of predict)."""
     import xkeras
-    xkeras._core.set_blas_threads(1)
+    xkeras._core.set_blas_threads(threads)  # as the frameworks get
     xkeras._core.set_gemm_engine(engine)
     fused = WORKLOADS[name][3] == "sgd"  # plain SGD adds the update into W inside the dW GEMM
     return xkeras._core.time_dense_step(layer_sizes(name), batch, fused, 300, forward_only) * steps
 
 
-def gemm_floors(name, batch, steps, engine):
+def gemm_floors(name, batch, steps, engine, threads):
     """(training epoch floor, predict-10k floor at batch 32), printed for the parent."""
-    print(gemm_floor(name, batch, steps, engine), gemm_floor(name, PREDICT_BATCH, -(-PREDICT_ROWS // PREDICT_BATCH), engine, True))
+    print(gemm_floor(name, batch, steps, engine, threads=threads),
+          gemm_floor(name, PREDICT_BATCH, -(-PREDICT_ROWS // PREDICT_BATCH), engine, True, threads))
 
 
 def machine():
@@ -308,7 +309,7 @@ def main():
                 if fw not in args.frameworks:
                     continue
                 floor = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r});"
-                                        f"from run import gemm_floors; gemm_floors({name!r}, {batch}, {steps}, {engine!r})"],
+                                        f"from run import gemm_floors; gemm_floors({name!r}, {batch}, {steps}, {engine!r}, {args.threads})"],
                                        env=env, capture_output=True, text=True)
                 floors[fw] = tuple(map(float, floor.stdout.split())) if floor.returncode == 0 else (float("nan"),) * 2
             rows = {}
