@@ -47,8 +47,9 @@ def test_run_py_feeds_both_frameworks_the_same_training_and_reports_consistent_c
 
 def test_gemm_floor_forward_only_is_part_of_the_step():
     import xkeras
-    full = xkeras._core.time_dense_step([784, 300, 100, 10], 32, True, 50)
-    forward = xkeras._core.time_dense_step([784, 300, 100, 10], 32, True, 50, True)
+    def best(forward_only):  # the least of several short runs: a scheduling hiccup only ever adds time
+        return min(xkeras._core.time_dense_step([784, 300, 100, 10], 32, True, 50, forward_only) for _ in range(5))
+    full, forward = best(False), best(True)
     # Forward is 17.0 of the step's 36.1 MFLOP; allow the machine's noise, not a different computation.
     assert 0.2 * full < forward < 0.8 * full
 
